@@ -1,0 +1,29 @@
+import type { SecurityRouteConfig } from './schemas/security.js'
+
+export { InvalidOptionsError, InvalidRouteConfigError, type ProblemsError } from './lib/errors.js'
+export { default as headersPlugin } from './plugins/headers/plugin.js'
+export { default as securityPlugin, default } from './plugins/security.js'
+export {
+  type CspDirectives,
+  CspDirectivesSchema,
+  type CspOptions,
+  CspSchema,
+  type HeadersOptions,
+  HeadersOptionsSchema,
+  type HeadersRouteConfig,
+  type HstsOptions,
+  HstsSchema,
+  PERMISSION_FEATURES,
+  type PermissionsPolicy,
+  PermissionsPolicySchema,
+  REFERRER_POLICIES,
+  type ReferrerPolicyValue,
+} from './schemas/headers.js'
+export { type SecurityOptions, SecurityOptionsSchema, type SecurityRouteConfig } from './schemas/security.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** fastify-rampart per-route settings: `false` turns a plugin off for the route, an object overrides its options. */
+    security?: SecurityRouteConfig
+  }
+}

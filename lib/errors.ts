@@ -1,0 +1,37 @@
+import createError from '@fastify/error'
+
+// Every error the suite can raise, in one place, so the README's table and
+// the code cannot drift apart. Codes are stable: users switch on them.
+
+/** Thrown from `register` when a plugin's options are invalid or unsafe. */
+export const InvalidOptionsError = createError(
+  'FST_RAMPART_INVALID_OPTIONS',
+  'Invalid fastify-rampart options:\n%s',
+  500,
+)
+
+/** Thrown from `app.route()` (or `app.get()`, ...) when `config.security` is invalid. */
+export const InvalidRouteConfigError = createError(
+  'FST_RAMPART_INVALID_ROUTE_CONFIG',
+  'Invalid config.security for route %s:\n%s',
+  500,
+)
+
+export interface ProblemsError extends Error {
+  code: string
+  problems: string[]
+}
+
+/** Builds the options error with one problem per line and a `problems` array. */
+export function invalidOptions(problems: string[]): ProblemsError {
+  const err = new InvalidOptionsError(problems.join('\n')) as unknown as ProblemsError
+  err.problems = problems
+  return err
+}
+
+/** Builds the route-config error, naming the route as `METHOD /url`. */
+export function invalidRouteConfig(route: string, problems: string[]): ProblemsError {
+  const err = new InvalidRouteConfigError(route, problems.join('\n')) as unknown as ProblemsError
+  err.problems = problems
+  return err
+}

@@ -1,0 +1,148 @@
+import type { TSchema } from 'typebox'
+import { Value } from 'typebox/value'
+import { copyPlain, isPlainObject } from './copy.js'
+import { invalidOptions } from './errors.js'
+
+// Keys Fastify itself reads from every `register` call's options; they are
+// not ours to validate.
+const REGISTER_KEYS = ['prefix', 'logLevel', 'logSerializers']
+
+type Schema = TSchema & Record<string, unknown>
+
+/** What a value is, for messages: never the value itself, which may be a secret. */
+export function kindOf(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'array'
+  if (value instanceof RegExp) return 'RegExp'
+  return typeof value
+}
+
+function describe(schema: Schema): string {
+  if ('const' in schema) return typeof schema.const === 'string' ? `'${schema.const}'` : String(schema.const)
+  if (Array.isArray(schema.anyOf)) {
+    const parts = (schema.anyOf as Schema[]).map(describe)
+    return parts.length > 2 ? `one of ${parts.join(', ')}` : parts.join(' or ')
+  }
+  if (typeof schema.errorMessage === 'string') return schema.errorMessage.replace(/^must be /, '')
+  if (schema.type === 'array') return 'a list'
+  if (schema.type === 'object') return 'an object'
+  return String(schema.type ?? 'valid')
+}
+
+function leafMessage(schema: Schema, value: unknown): string {
+  if (typeof schema.errorMessage === 'string') return schema.errorMessage
+  if ('const' in schema) return `must be ${describe(schema)}`
+  const first = Value.Errors(schema, value)[0]
+  /* c8 ignore next -- only reached when Check failed, so Errors has at least one entry */
+  return first?.message ?? 'is invalid'
+}
+
+function branchOf(branches: Schema[], value: unknown): Schema | undefined {
+  const type = Array.isArray(value) ? 'array' : isPlainObject(value) ? 'object' : undefined
+  if (type === undefined) return undefined
+  const matching = branches.filter((b) => b.type === type)
+  return matching.length === 1 ? matching[0] : undefined
+}
+
+/**
+ * Walks `value` against `schema`, filling defaults in place (the value is
+ * already a private copy) and pushing one `path: problem` line per fault.
+ * TypeBox's `Value.Errors` reports unions as a pile of branch failures and
+ * `Value.Default` skips defaults inside unions; walking the schema ourselves
+ * gives one precise line per field and defaults at every depth.
+ */
+function walk(schema: Schema, value: unknown, path: string, out: string[]): unknown {
+  if (Array.isArray(schema.anyOf)) {
+    const branches = schema.anyOf as Schema[]
+    const branch = branchOf(branches, value)
+    if (branch !== undefined) return walk(branch, value, path, out)
+    if (!Value.Check(schema, value)) out.push(`${path}: must be ${describe(schema)} (got ${kindOf(value)})`)
+    return value
+  }
+  if (schema.type === 'object' && isPlainObject(value)) {
+    walkObject(schema, value, path, out)
+    return value
+  }
+  if (schema.type === 'array' && Array.isArray(value)) {
+    const items = schema.items as Schema
+    for (let i = 0; i < value.length; i++) value[i] = walk(items, value[i], `${path}[${i}]`, out)
+    const own = { ...schema, items: {} }
+    if (!Value.Check(own, value)) out.push(`${path}: ${leafMessage(own, value)}`)
+    return value
+  }
+  if (!Value.Check(schema, value)) out.push(`${path}: ${leafMessage(schema, value)} (got ${kindOf(value)})`)
+  return value
+}
+
+function walkObject(schema: Schema, value: Record<string, unknown>, path: string, out: string[]): void {
+  const properties = (schema.properties ?? {}) as Record<string, Schema>
+  const required = (schema.required ?? []) as string[]
+  const patterns = schema.patternProperties as Record<string, Schema> | undefined
+  const prefix = path === '' ? '' : `${path}.`
+  for (const key of Object.keys(properties)) {
+    const child = properties[key]
+    if (value[key] === undefined && 'default' in child) value[key] = copyPlain(child.default)
+    if (value[key] === undefined) {
+      if (required.includes(key)) out.push(`${prefix}${key}: is required`)
+      continue
+    }
+    value[key] = walk(child, value[key], prefix + key, out)
+  }
+  for (const key of Object.keys(value)) {
+    if (key in properties) continue
+    if (patterns !== undefined) {
+      const [pattern, child] = Object.entries(patterns)[0]
+      if (new RegExp(pattern).test(key)) {
+        value[key] = walk(child, value[key], prefix + key, out)
+        continue
+      }
+    }
+    if (schema.additionalProperties === false || patterns !== undefined)
+      out.push(`${prefix}${key}: is not a known option`)
+  }
+}
+
+/** Removes the keys Fastify's `register` adds to every plugin's options. */
+export function withoutRegisterKeys(input: unknown): unknown {
+  if (!isPlainObject(input)) return input
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(input)) if (!REGISTER_KEYS.includes(key)) out[key] = input[key]
+  return out
+}
+
+/**
+ * Checks `input` against `schema` and returns a defaulted private copy, or
+ * pushes every problem onto `problems` (each prefixed with `path`). The
+ * caller's object is never touched.
+ */
+export function collectOptions<T>(schema: TSchema, input: unknown, path: string, problems: string[]): T {
+  const copy = copyPlain(input === undefined ? {} : input)
+  const before = problems.length
+  const value = walk(schema as Schema, copy, path, problems)
+  /* c8 ignore next 3 -- a safety net: walk() covers every keyword our schemas use */
+  if (problems.length === before && !Value.Check(schema, value)) {
+    for (const e of Value.Errors(schema, value))
+      problems.push(`${path}${e.instancePath.replaceAll('/', '.')}: ${e.message}`)
+  }
+  return value as T
+}
+
+/** `collectOptions` that throws `FST_RAMPART_INVALID_OPTIONS` at once. */
+export function checkOptions<T>(schema: TSchema, input: unknown, path: string): T {
+  const problems: string[] = []
+  const value = collectOptions<T>(schema, withoutRegisterKeys(input), path, problems)
+  if (problems.length > 0) throw invalidOptions(problems)
+  return value
+}
+
+/** Recursively drops `default` keywords, for route-config schemas that must not invent values. */
+export function withoutDefaults<S extends TSchema>(schema: S): S {
+  const strip = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(strip)
+    if (!isPlainObject(node)) return node
+    const out: Record<string, unknown> = {}
+    for (const key of Object.keys(node)) if (key !== 'default') out[key] = strip(node[key])
+    return out
+  }
+  return strip(schema) as S
+}

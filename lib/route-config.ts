@@ -1,0 +1,48 @@
+import type { RouteOptions } from 'fastify'
+import { isPlainObject } from './copy.js'
+import { invalidRouteConfig } from './errors.js'
+import { kindOf } from './options.js'
+
+/** Every key `config.security` may hold, one per plugin of the suite. */
+export const SECURITY_KEYS = ['headers', 'trustedHost', 'cors', 'rateLimit'] as const
+export type SecurityKey = (typeof SECURITY_KEYS)[number]
+
+export function routeName(routeOptions: Pick<RouteOptions, 'method' | 'url'>): string {
+  const method = Array.isArray(routeOptions.method) ? routeOptions.method.join(',') : routeOptions.method
+  return `${method} ${routeOptions.url}`
+}
+
+/**
+ * Returns `config.security[key]` for a route being added, after checking the
+ * `security` container itself (an object of known keys), so a typo such as
+ * `security.header` fails at `app.get()` instead of being silently ignored.
+ */
+export function routeSecurityConfig(routeOptions: RouteOptions, key: SecurityKey): unknown {
+  const security = (routeOptions.config as { security?: unknown } | undefined)?.security
+  if (security === undefined) return undefined
+  if (!isPlainObject(security)) {
+    throw invalidRouteConfig(routeName(routeOptions), [
+      `config.security: must be an object (got ${kindOf(security)})`,
+    ])
+  }
+  const unknown = Object.keys(security).filter((k) => !(SECURITY_KEYS as readonly string[]).includes(k))
+  if (unknown.length > 0) {
+    throw invalidRouteConfig(
+      routeName(routeOptions),
+      unknown.map(
+        (k) => `config.security.${k}: is not a known option (expected ${SECURITY_KEYS.join(', ')})`,
+      ),
+    )
+  }
+  return security[key]
+}
+
+/**
+ * Adds `value` under a plugin-private symbol on the route's config, without
+ * mutating the user's object (it may be shared between routes). Fastify
+ * copies the config, symbols included, into the route context after the
+ * onRoute hooks run.
+ */
+export function attachToRoute(routeOptions: RouteOptions, symbol: symbol, value: unknown): void {
+  routeOptions.config = { ...routeOptions.config, [symbol]: value } as RouteOptions['config']
+}

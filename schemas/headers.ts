@@ -1,0 +1,269 @@
+import Type, { type Static } from 'typebox'
+
+// Options for headersPlugin. Every property is optional for the user; the
+// defaults below are what a zero-config registration sends. The README's
+// options table mirrors this file.
+
+const SourceList = Type.Union([Type.Literal(false), Type.Array(Type.String())])
+
+/** CSP directives, camelCase keys rendered to their wire names. `false` drops a default. */
+export const CspDirectivesSchema = Type.Object(
+  {
+    defaultSrc: Type.Optional(SourceList),
+    scriptSrc: Type.Optional(SourceList),
+    scriptSrcElem: Type.Optional(SourceList),
+    scriptSrcAttr: Type.Optional(SourceList),
+    styleSrc: Type.Optional(SourceList),
+    styleSrcElem: Type.Optional(SourceList),
+    styleSrcAttr: Type.Optional(SourceList),
+    imgSrc: Type.Optional(SourceList),
+    fontSrc: Type.Optional(SourceList),
+    connectSrc: Type.Optional(SourceList),
+    mediaSrc: Type.Optional(SourceList),
+    objectSrc: Type.Optional(SourceList),
+    frameSrc: Type.Optional(SourceList),
+    childSrc: Type.Optional(SourceList),
+    workerSrc: Type.Optional(SourceList),
+    manifestSrc: Type.Optional(SourceList),
+    fencedFrameSrc: Type.Optional(SourceList),
+    baseUri: Type.Optional(SourceList),
+    formAction: Type.Optional(SourceList),
+    frameAncestors: Type.Optional(SourceList),
+    sandbox: Type.Optional(Type.Union([Type.Literal(false), Type.Array(Type.String())])),
+    upgradeInsecureRequests: Type.Optional(Type.Boolean()),
+    requireTrustedTypesFor: Type.Optional(
+      Type.Union([Type.Literal(false), Type.Array(Type.Literal("'script'"))]),
+    ),
+    trustedTypes: Type.Optional(Type.Union([Type.Literal(false), Type.Array(Type.String())])),
+  },
+  { additionalProperties: false },
+)
+
+const NonceTargets = Type.Union([
+  Type.Boolean(),
+  Type.Array(Type.Union([Type.Literal('scriptSrc'), Type.Literal('styleSrc')]), { minItems: 1 }),
+])
+
+export const CspSchema = Type.Object(
+  {
+    /** Directives for HTML responses, merged over the default document policy unless `useDefaults: false`. */
+    directives: Type.Optional(CspDirectivesSchema),
+    useDefaults: Type.Optional(Type.Boolean({ default: true })),
+    /** Policy for non-HTML responses; default `default-src 'none'; frame-ancestors 'none'`. */
+    apiDirectives: Type.Optional(CspDirectivesSchema),
+    /** Per-request nonce added to script-src and/or style-src, read by handlers as `reply.cspNonce`. */
+    nonce: Type.Optional(NonceTargets),
+    /** `true`: send the document policy as Report-Only instead; an object: a second, report-only policy. */
+    reportOnly: Type.Optional(
+      Type.Union([
+        Type.Boolean(),
+        Type.Object(
+          { directives: Type.Optional(CspDirectivesSchema), useDefaults: Type.Optional(Type.Boolean()) },
+          { additionalProperties: false },
+        ),
+      ]),
+    ),
+    /** Where browsers send violation reports: `Reporting-Endpoints` plus `report-to` and `report-uri`. */
+    reportTo: Type.Optional(
+      Type.Object(
+        {
+          group: Type.Optional(
+            Type.String({
+              default: 'csp-endpoint',
+              pattern: '^[a-zA-Z][a-zA-Z0-9_-]{0,63}$',
+              errorMessage: 'must be a token of letters, digits, "-" or "_"',
+            }),
+          ),
+          url: Type.String({ minLength: 1 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** Opt-in for `'unsafe-inline'` / `'unsafe-eval'` in script policies. */
+    allowUnsafe: Type.Optional(Type.Boolean({ default: false })),
+  },
+  { additionalProperties: false },
+)
+
+export const HstsSchema = Type.Object(
+  {
+    maxAge: Type.Optional(Type.Integer({ minimum: 0, default: 31536000 })),
+    includeSubDomains: Type.Optional(Type.Boolean({ default: true })),
+    preload: Type.Optional(Type.Boolean({ default: false })),
+    /** Send on plain-HTTP requests too, for TLS terminated by a proxy that does not forward the scheme. */
+    force: Type.Optional(Type.Boolean({ default: false })),
+  },
+  { additionalProperties: false },
+)
+
+// https://w3c.github.io/webappsec-referrer-policy/#referrer-policies
+export const REFERRER_POLICIES = [
+  'no-referrer',
+  'no-referrer-when-downgrade',
+  'same-origin',
+  'origin',
+  'strict-origin',
+  'origin-when-cross-origin',
+  'strict-origin-when-cross-origin',
+  'unsafe-url',
+] as const
+const ReferrerPolicy = Type.Union(REFERRER_POLICIES.map((p) => Type.Literal(p)))
+
+// Features browsers recognise in Permissions-Policy (Chromium's list minus the
+// experimental ones), camelCase keys for the wire names.
+export const PERMISSION_FEATURES = [
+  'accelerometer',
+  'ambientLightSensor',
+  'attributionReporting',
+  'autoplay',
+  'bluetooth',
+  'browsingTopics',
+  'camera',
+  'clipboardRead',
+  'clipboardWrite',
+  'computePressure',
+  'crossOriginIsolated',
+  'displayCapture',
+  'encryptedMedia',
+  'fullscreen',
+  'gamepad',
+  'geolocation',
+  'gyroscope',
+  'hid',
+  'identityCredentialsGet',
+  'idleDetection',
+  'localFonts',
+  'magnetometer',
+  'microphone',
+  'midi',
+  'otpCredentials',
+  'payment',
+  'pictureInPicture',
+  'publickeyCredentialsCreate',
+  'publickeyCredentialsGet',
+  'screenWakeLock',
+  'serial',
+  'storageAccess',
+  'usb',
+  'webShare',
+  'windowManagement',
+  'xrSpatialTracking',
+] as const
+
+/** feature → allowlist: `[]` denies (`feature=()`), `['self']`, `['*']`, or origins. */
+export const PermissionsPolicySchema = Type.Object(
+  Object.fromEntries(PERMISSION_FEATURES.map((f) => [f, Type.Optional(Type.Array(Type.String()))])) as Record<
+    (typeof PERMISSION_FEATURES)[number],
+    Type.TOptional<Type.TArray<Type.TString>>
+  >,
+  { additionalProperties: false },
+)
+
+export const HeadersOptionsSchema = Type.Object(
+  {
+    /** `auto`: the response's Content-Type picks the API or HTML set; `api` / `html` force one. */
+    profile: Type.Optional(
+      Type.Union([Type.Literal('auto'), Type.Literal('api'), Type.Literal('html')], { default: 'auto' }),
+    ),
+    /** Sent only when the route or handler did not set Cache-Control itself. */
+    cacheControl: Type.Optional(
+      Type.Union(
+        [
+          Type.Literal(false),
+          Type.String({
+            pattern: '^[\\x21-\\x7E][\\x20-\\x7E]*$',
+            errorMessage: 'must be a printable ASCII header value',
+          }),
+        ],
+        { default: 'no-store' },
+      ),
+    ),
+    contentSecurityPolicy: Type.Optional(Type.Union([Type.Literal(false), CspSchema], { default: {} })),
+    hsts: Type.Optional(Type.Union([Type.Literal(false), HstsSchema], { default: {} })),
+    contentTypeOptions: Type.Optional(Type.Boolean({ default: true })),
+    frameOptions: Type.Optional(
+      Type.Union([Type.Literal(false), Type.Literal('DENY'), Type.Literal('SAMEORIGIN')], {
+        default: 'DENY',
+      }),
+    ),
+    /** One policy or a fallback list; default `no-referrer` on API responses, `strict-origin-when-cross-origin` on HTML. */
+    referrerPolicy: Type.Optional(
+      Type.Union([Type.Literal(false), ReferrerPolicy, Type.Array(ReferrerPolicy, { minItems: 1 })]),
+    ),
+    permissionsPolicy: Type.Optional(
+      Type.Union([Type.Literal(false), PermissionsPolicySchema], { default: {} }),
+    ),
+    crossOriginOpenerPolicy: Type.Optional(
+      Type.Union(
+        [
+          Type.Literal(false),
+          Type.Literal('same-origin'),
+          Type.Literal('same-origin-allow-popups'),
+          Type.Literal('noopener-allow-popups'),
+          Type.Literal('unsafe-none'),
+        ],
+        { default: 'same-origin' },
+      ),
+    ),
+    crossOriginResourcePolicy: Type.Optional(
+      Type.Union(
+        [
+          Type.Literal(false),
+          Type.Literal('same-origin'),
+          Type.Literal('same-site'),
+          Type.Literal('cross-origin'),
+        ],
+        { default: 'same-origin' },
+      ),
+    ),
+    crossOriginEmbedderPolicy: Type.Optional(
+      Type.Union(
+        [
+          Type.Literal(false),
+          Type.Literal('require-corp'),
+          Type.Literal('credentialless'),
+          Type.Literal('unsafe-none'),
+        ],
+        { default: false },
+      ),
+    ),
+    permittedCrossDomainPolicies: Type.Optional(
+      Type.Union(
+        [
+          Type.Literal(false),
+          Type.Literal('none'),
+          Type.Literal('master-only'),
+          Type.Literal('by-content-type'),
+          Type.Literal('all'),
+        ],
+        { default: 'none' },
+      ),
+    ),
+    dnsPrefetchControl: Type.Optional(
+      Type.Union([Type.Literal(false), Type.Literal('off'), Type.Literal('on')], { default: 'off' }),
+    ),
+    /** `true` sends `X-XSS-Protection: 0`, the only safe value (the auditor it controlled caused leaks). */
+    xssProtection: Type.Optional(Type.Boolean({ default: false })),
+    /** Response headers removed because they advertise the stack. */
+    removeHeaders: Type.Optional(
+      Type.Array(
+        Type.String({
+          pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",
+          errorMessage: 'must be a header name',
+        }),
+        { default: ['x-powered-by', 'server'] },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export type HeadersOptions = Static<typeof HeadersOptionsSchema>
+export type CspOptions = Static<typeof CspSchema>
+export type CspDirectives = Static<typeof CspDirectivesSchema>
+export type HstsOptions = Static<typeof HstsSchema>
+export type PermissionsPolicy = Static<typeof PermissionsPolicySchema>
+export type ReferrerPolicyValue = (typeof REFERRER_POLICIES)[number]
+
+/** `config.security.headers`: `false` turns the plugin off for the route; an object is merged over the plugin's options. */
+export type HeadersRouteConfig = false | HeadersOptions

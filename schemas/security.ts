@@ -1,0 +1,24 @@
+import Type, { type Static } from 'typebox'
+import type { HeadersOptions, HeadersRouteConfig } from './headers.js'
+
+// securityPlugin only checks the shape of its own object; each key's
+// contents are checked by the plugin it is handed to, with the same
+// `key.path` prefixes, so every problem is reported exactly once.
+const PluginSlot = Type.Union([Type.Literal(false), Type.Object({})])
+
+export const SecurityOptionsSchema = Type.Object(
+  {
+    headers: Type.Optional(PluginSlot),
+  },
+  { additionalProperties: false },
+)
+
+export interface SecurityOptions extends Omit<Static<typeof SecurityOptionsSchema>, 'headers'> {
+  /** Security response headers; `false` to skip. Default: on with the defaults below. */
+  headers?: false | HeadersOptions
+}
+
+/** Everything `config.security` accepts on a route; each plugin reads its own key. */
+export interface SecurityRouteConfig {
+  headers?: HeadersRouteConfig
+}
