@@ -17,24 +17,27 @@ export function kindOf(value: unknown): string {
   return typeof value
 }
 
+function alternatives(schema: Schema): string[] {
+  if ('const' in schema)
+    return [typeof schema.const === 'string' ? `'${schema.const}'` : String(schema.const)]
+  if (Array.isArray(schema.anyOf)) return (schema.anyOf as Schema[]).flatMap(alternatives)
+  if (typeof schema.errorMessage === 'string') return [schema.errorMessage.replace(/^must be /, '')]
+  if (schema.type === 'array') return ['a list']
+  if (schema.type === 'object') return ['an object']
+  return [String(schema.type)]
+}
+
 function describe(schema: Schema): string {
-  if ('const' in schema) return typeof schema.const === 'string' ? `'${schema.const}'` : String(schema.const)
-  if (Array.isArray(schema.anyOf)) {
-    const parts = (schema.anyOf as Schema[]).map(describe)
-    return parts.length > 2 ? `one of ${parts.join(', ')}` : parts.join(' or ')
-  }
-  if (typeof schema.errorMessage === 'string') return schema.errorMessage.replace(/^must be /, '')
-  if (schema.type === 'array') return 'a list'
-  if (schema.type === 'object') return 'an object'
-  return String(schema.type ?? 'valid')
+  const parts = alternatives(schema)
+  return parts.length > 2 ? `one of ${parts.join(', ')}` : parts.join(' or ')
 }
 
 function leafMessage(schema: Schema, value: unknown): string {
   if (typeof schema.errorMessage === 'string') return schema.errorMessage
-  if ('const' in schema) return `must be ${describe(schema)}`
-  const first = Value.Errors(schema, value)[0]
-  /* c8 ignore next -- only reached when Check failed, so Errors has at least one entry */
-  return first?.message ?? 'is invalid'
+  if ('const' in schema || schema.type === 'object' || schema.type === 'array')
+    return `must be ${describe(schema)}`
+  // Check failed, so Errors has an entry.
+  return Value.Errors(schema, value)[0].message
 }
 
 function branchOf(branches: Schema[], value: unknown): Schema | undefined {
@@ -67,7 +70,7 @@ function walk(schema: Schema, value: unknown, path: string, out: string[]): unkn
     const items = schema.items as Schema
     for (let i = 0; i < value.length; i++) value[i] = walk(items, value[i], `${path}[${i}]`, out)
     const own = { ...schema, items: {} }
-    if (!Value.Check(own, value)) out.push(`${path}: ${leafMessage(own, value)}`)
+    if (!Value.Check(own, value)) out.push(`${path}: ${Value.Errors(own, value)[0].message}`)
     return value
   }
   if (!Value.Check(schema, value)) out.push(`${path}: ${leafMessage(schema, value)} (got ${kindOf(value)})`)
@@ -119,11 +122,13 @@ export function collectOptions<T>(schema: TSchema, input: unknown, path: string,
   const copy = copyPlain(input === undefined ? {} : input)
   const before = problems.length
   const value = walk(schema as Schema, copy, path, problems)
-  /* c8 ignore next 3 -- a safety net: walk() covers every keyword our schemas use */
+  /* c8 ignore start -- a safety net: walk() explains every keyword our schemas use */
   if (problems.length === before && !Value.Check(schema, value)) {
-    for (const e of Value.Errors(schema, value))
+    for (const e of Value.Errors(schema, value)) {
       problems.push(`${path}${e.instancePath.replaceAll('/', '.')}: ${e.message}`)
+    }
   }
+  /* c8 ignore stop */
   return value as T
 }
 

@@ -1,4 +1,4 @@
-import Type, { type Static } from 'typebox'
+import Type, { type Static, type TArray, type TOptional, type TString } from 'typebox'
 
 // Options for headersPlugin. Every property is optional for the user; the
 // defaults below are what a zero-config registration sends. The README's
@@ -107,7 +107,16 @@ export const REFERRER_POLICIES = [
   'strict-origin-when-cross-origin',
   'unsafe-url',
 ] as const
-const ReferrerPolicy = Type.Union(REFERRER_POLICIES.map((p) => Type.Literal(p)))
+const ReferrerPolicy = Type.Union([
+  Type.Literal('no-referrer'),
+  Type.Literal('no-referrer-when-downgrade'),
+  Type.Literal('same-origin'),
+  Type.Literal('origin'),
+  Type.Literal('strict-origin'),
+  Type.Literal('origin-when-cross-origin'),
+  Type.Literal('strict-origin-when-cross-origin'),
+  Type.Literal('unsafe-url'),
+])
 
 // Features browsers recognise in Permissions-Policy (Chromium's list minus the
 // experimental ones), camelCase keys for the wire names.
@@ -150,14 +159,16 @@ export const PERMISSION_FEATURES = [
   'xrSpatialTracking',
 ] as const
 
+type FeatureAllowlists = { [F in (typeof PERMISSION_FEATURES)[number]]: TOptional<TArray<TString>> }
+
+function featureAllowlists(): FeatureAllowlists {
+  const out = {} as Record<string, TOptional<TArray<TString>>>
+  for (const feature of PERMISSION_FEATURES) out[feature] = Type.Optional(Type.Array(Type.String()))
+  return out as FeatureAllowlists
+}
+
 /** feature → allowlist: `[]` denies (`feature=()`), `['self']`, `['*']`, or origins. */
-export const PermissionsPolicySchema = Type.Object(
-  Object.fromEntries(PERMISSION_FEATURES.map((f) => [f, Type.Optional(Type.Array(Type.String()))])) as Record<
-    (typeof PERMISSION_FEATURES)[number],
-    Type.TOptional<Type.TArray<Type.TString>>
-  >,
-  { additionalProperties: false },
-)
+export const PermissionsPolicySchema = Type.Object(featureAllowlists(), { additionalProperties: false })
 
 export const HeadersOptionsSchema = Type.Object(
   {

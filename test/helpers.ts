@@ -1,4 +1,12 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions, type LightMyRequestResponse } from 'fastify'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Fastify, {
+  type FastifyInstance,
+  type FastifyServerOptions,
+  type LightMyRequestResponse,
+} from 'fastify'
 
 /** Response headers minus the ones every response has (date, connection, length). */
 export function headersOf(res: LightMyRequestResponse): Record<string, unknown> {
@@ -40,7 +48,10 @@ export const HTML_DEFAULTS = {
 export const HSTS_DEFAULT = 'max-age=31536000; includeSubDomains'
 
 /** A quiet Fastify app torn down with the test. */
-export function makeApp(t: { teardown: (fn: () => unknown) => void }, options: FastifyServerOptions = {}): FastifyInstance {
+export function makeApp(
+  t: { teardown: (fn: () => unknown) => void },
+  options: FastifyServerOptions = {},
+): FastifyInstance {
   const app = Fastify({ logger: false, ...options })
   t.teardown(() => app.close())
   return app
@@ -54,4 +65,35 @@ export async function caught(fn: () => unknown): Promise<Error & { code?: string
     return err as Error & { code?: string; problems?: string[] }
   }
   throw new Error('expected a throw')
+}
+
+/** A throwaway self-signed certificate for 127.0.0.1 and localhost, made with the system's openssl. */
+export function selfSignedCert(): { key: string; cert: string; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'rampart-cert-'))
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  )
+  return {
+    key: readFileSync(join(dir, 'key.pem'), 'utf8'),
+    cert: readFileSync(join(dir, 'cert.pem'), 'utf8'),
+    dir,
+  }
 }

@@ -3,9 +3,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 import fp from 'fastify-plugin'
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
-import { mergeOver } from '../../lib/copy.js'
+import { isPlainObject, mergeOver } from '../../lib/copy.js'
 import { invalidOptions, invalidRouteConfig } from '../../lib/errors.js'
-import { withoutDefaults, withoutRegisterKeys } from '../../lib/options.js'
+import { kindOf, withoutDefaults, withoutRegisterKeys } from '../../lib/options.js'
 import { attachToRoute, routeName, routeSecurityConfig } from '../../lib/route-config.js'
 import { type HeadersOptions, HeadersOptionsSchema } from '../../schemas/headers.js'
 import type { HeaderSet } from './header-set.js'
@@ -38,6 +38,9 @@ async function headersPlugin(fastify: FastifyInstance, options: HeadersOptions):
 
   // One symbol per registration, so two scopes with different options never read each other's route sets.
   const kRouteSet = Symbol('rampart.headers.route')
+  // `request.routeOptions` builds an object on every read; skip it until
+  // some route actually has its own header config.
+  let anyRouteSet = false
 
   fastify.addHook('onRoute', function rampartHeadersRoute(routeOptions: RouteOptions) {
     const own = routeSecurityConfig(routeOptions, 'headers')
@@ -45,6 +48,11 @@ async function headersPlugin(fastify: FastifyInstance, options: HeadersOptions):
     let set: HeaderSet | null = OFF
     if (own !== false) {
       const path = 'config.security.headers'
+      if (!isPlainObject(own)) {
+        throw invalidRouteConfig(routeName(routeOptions), [
+          `${path}: must be false or an object (got ${kindOf(own)})`,
+        ])
+      }
       const routeProblems: string[] = []
       const merged = RouteConfigCheck.Check(own) ? mergeOver(input, own) : own
       const built = resolveHeaderSet(merged, path, routeProblems)
@@ -54,6 +62,7 @@ async function headersPlugin(fastify: FastifyInstance, options: HeadersOptions):
       set = built
     }
     attachToRoute(routeOptions, kRouteSet, set)
+    anyRouteSet = true
   })
 
   if (!fastify.hasReplyDecorator('cspNonce')) {
@@ -68,8 +77,9 @@ async function headersPlugin(fastify: FastifyInstance, options: HeadersOptions):
   fastify.addHook(
     'onSend',
     function rampartSecurityHeaders(request: FastifyRequest, reply: FastifyReply, payload: unknown, done) {
-      const config = request.routeOptions.config as unknown as Record<symbol, HeaderSet | null | undefined>
-      const own = config[kRouteSet]
+      const own = anyRouteSet
+        ? (request.routeOptions.config as unknown as Record<symbol, HeaderSet | null | undefined>)[kRouteSet]
+        : undefined
       const set = own === undefined ? defaultSet : own
       if (set !== OFF) writeHeaders(set, request, reply)
       done(null, payload)
@@ -100,9 +110,8 @@ function writeHeaders(set: HeaderSet, request: FastifyRequest, reply: FastifyRep
     reply.header('cache-control', set.cacheControl)
   }
   for (let i = 0; i < set.remove.length; i++) {
-    const name = set.remove[i]
-    reply.removeHeader(name)
-    if (reply.raw.hasHeader(name)) reply.raw.removeHeader(name)
+    // removeHeader `delete`s from Fastify's header object, which is slow; most responses have nothing to remove.
+    if (reply.hasHeader(set.remove[i])) reply.removeHeader(set.remove[i])
   }
 }
 

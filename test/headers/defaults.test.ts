@@ -39,7 +39,9 @@ t.test('404s get the set', async (t) => {
 t.test('a custom 404 handler in HTML gets the document set', async (t) => {
   const app = makeApp(t)
   await app.register(securityPlugin)
-  app.setNotFoundHandler((_req, reply) => reply.code(404).type('text/html; charset=utf-8').send('<h1>gone</h1>'))
+  app.setNotFoundHandler((_req, reply) =>
+    reply.code(404).type('text/html; charset=utf-8').send('<h1>gone</h1>'),
+  )
   const res = await app.inject('/missing')
   t.equal(res.statusCode, 404)
   t.same(headersOf(res), HTML_DEFAULTS)
@@ -59,7 +61,11 @@ t.test('errors thrown by handlers get the set', async (t) => {
 t.test('a reply sent from an earlier hook gets the set', async (t) => {
   const app = makeApp(t)
   await app.register(securityPlugin)
-  app.get('/early', { onRequest: async (_req, reply) => reply.code(401).send({ no: true }) }, async () => 'never')
+  app.get(
+    '/early',
+    { onRequest: async (_req, reply) => reply.code(401).send({ no: true }) },
+    async () => 'never',
+  )
   const res = await app.inject('/early')
   t.equal(res.statusCode, 401)
   t.same(headersOf(res), API_DEFAULTS)
@@ -86,7 +92,9 @@ t.test("another plugin's error gets the set, whichever registered first", async 
 t.test('Cache-Control set by the handler or route hook is kept', async (t) => {
   const app = makeApp(t)
   await app.register(securityPlugin)
-  app.get('/cached', async (_req, reply) => reply.header('cache-control', 'public, max-age=60').send({ ok: 1 }))
+  app.get('/cached', async (_req, reply) =>
+    reply.header('cache-control', 'public, max-age=60').send({ ok: 1 }),
+  )
   app.get('/raw', async (_req, reply) => {
     reply.raw.setHeader('Cache-Control', 'private, max-age=5')
     return { ok: 1 }

@@ -1,0 +1,103 @@
+import { type ChildProcess, fork } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+import { VARIANTS } from './variants.js'
+
+// Interleaved rounds: each round runs every variant once, in a rotated
+// order, so drift on a shared machine (thermal, neighbours) spreads over all
+// variants instead of landing on whichever ran last. Medians, not means.
+
+const here = dirname(fileURLToPath(import.meta.url))
+const quick = process.argv.includes('--quick')
+const rounds = quick ? 3 : 5
+const duration = quick ? 2 : 3
+const connections = 10
+const names = Object.keys(VARIANTS)
+
+function start(name: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = fork(join(here, 'server.ts'), [name], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  return new Promise((resolve, reject) => {
+    child.once('message', (msg) => resolve({ child, port: (msg as { port: number }).port }))
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)))
+  })
+}
+
+function cpuOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const onMessage = (msg: unknown) => {
+      if (typeof msg === 'object' && msg !== null && 'cpu' in msg) {
+        child.off('message', onMessage)
+        resolve((msg as { cpu: number }).cpu)
+      }
+    }
+    child.on('message', onMessage)
+    child.send('cpu')
+  })
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+const servers = new Map<string, { child: ChildProcess; port: number }>()
+for (const name of names) servers.set(name, await start(name))
+
+const samples = new Map<string, { rps: number[]; p99: number[]; cpu: number[] }>(
+  names.map((n) => [n, { rps: [], p99: [], cpu: [] }]),
+)
+try {
+  for (let round = 0; round < rounds; round++) {
+    const order = names.map((_, i) => names[(i + round) % names.length])
+    for (const name of order) {
+      const { port, child } = servers.get(name)!
+      const cpuBefore = await cpuOf(child)
+      const result = await autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration })
+      const cpuAfter = await cpuOf(child)
+      if (result.non2xx > 0 || result.errors > 0) throw new Error(`${name}: ${result.non2xx} non-2xx, ${result.errors} errors`)
+      const sample = samples.get(name)!
+      sample.rps.push(result.requests.average)
+      sample.p99.push(result.latency.p99)
+      sample.cpu.push((cpuAfter - cpuBefore) / result.requests.total)
+    }
+    process.stderr.write(`round ${round + 1}/${rounds} done\n`)
+  }
+} finally {
+  for (const { child } of servers.values()) child.disconnect()
+}
+
+const bare = median(samples.get('bare')!.rps)
+const rows = names.map((name) => {
+  const rps = median(samples.get(name)!.rps)
+  const cpu = median(samples.get(name)!.cpu)
+  return { name, label: VARIANTS[name].label, rps, p99: median(samples.get(name)!.p99), ratio: rps / bare, cpu }
+})
+const helmetRps = rows.find((r) => r.name === 'helmet')!.rps
+
+const bareCpu = rows.find((r) => r.name === 'bare')!.cpu
+const header = '| variant | req/s (median) | p99 ms | × bare | × official | server CPU µs/req | CPU × bare |'
+const lines = [header, '|---|---:|---:|---:|---:|---:|---:|']
+for (const r of rows) {
+  const official = r.name === 'rampart-headers' ? (r.rps / helmetRps).toFixed(2) : ''
+  lines.push(
+    `| ${r.label} | ${Math.round(r.rps)} | ${r.p99.toFixed(1)} | ${r.ratio.toFixed(2)} | ${official} | ${r.cpu.toFixed(1)} | ${(r.cpu / bareCpu).toFixed(2)} |`,
+  )
+}
+const table = lines.join('\n')
+console.log(table)
+
+const versions = (pkg: string) => import(`${pkg}/package.json`, { with: { type: 'json' } }).then((m) => m.default.version)
+const meta = [
+  `Date: ${new Date().toISOString()}`,
+  `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.platform} ${process.arch}`,
+  `Node ${process.version}, fastify ${await versions('fastify')}, @fastify/helmet ${await versions('@fastify/helmet')}, autocannon ${await versions('autocannon')}`,
+  `Method: ${rounds} interleaved rounds × ${duration} s per variant, ${connections} connections, each server in its own process on 127.0.0.1; median of rounds. "× official" compares with the equivalent official plugin.`,
+]
+if (!quick) {
+  writeFileSync(join(here, 'RESULTS.md'), `# Benchmark results\n\nWritten by \`npm run bench\`.\n\n${meta.map((m) => `- ${m}`).join('\n')}\n\n${table}\n`)
+  console.log('\nwrote benchmarks/RESULTS.md')
+}

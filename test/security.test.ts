@@ -1,0 +1,39 @@
+import Fastify from 'fastify'
+import t from 'tap'
+import rampart, { securityPlugin } from '../index.js'
+import { API_DEFAULTS, caught, headersOf, makeApp } from './helpers.js'
+
+t.test('the default export is securityPlugin', async (t) => {
+  t.equal(rampart, securityPlugin)
+})
+
+t.test('headers: false skips the headers plugin', async (t) => {
+  const app = makeApp(t)
+  await app.register(securityPlugin, { headers: false })
+  app.get('/', async () => ({}))
+  t.same(headersOf(await app.inject('/')), { 'content-type': 'application/json; charset=utf-8' })
+  t.equal(app.hasReplyDecorator('cspNonce'), false)
+})
+
+t.test('zero config turns headers on', async (t) => {
+  const app = makeApp(t)
+  await app.register(securityPlugin, {})
+  app.get('/', async () => ({}))
+  t.same(headersOf(await app.inject('/')), API_DEFAULTS)
+})
+
+t.test('unknown plugin keys and wrong shapes are refused', async (t) => {
+  const err = await caught(() =>
+    Fastify()
+      .register(securityPlugin, { header: {}, headers: 1 } as never)
+      .ready(),
+  )
+  t.equal(err.code, 'FST_RAMPART_INVALID_OPTIONS')
+  t.same(err.problems, ['headers: must be false or an object (got number)', 'header: is not a known option'])
+  const notObject = await caught(() =>
+    Fastify()
+      .register(securityPlugin, 'x' as never)
+      .ready(),
+  )
+  t.equal(notObject.code, 'FST_RAMPART_INVALID_OPTIONS')
+})
