@@ -1,4 +1,4 @@
-import { type ChildProcess, fork } from 'node:child_process'
+import { type ChildProcess, fork, spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -12,13 +12,24 @@ import { VARIANTS } from './variants.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const quick = process.argv.includes('--quick')
-const rounds = quick ? 3 : 5
-const duration = quick ? 2 : 3
+const rounds = quick ? 2 : 8
+const duration = quick ? 1 : 2
 const connections = 10
 const names = Object.keys(VARIANTS)
 
+// With two or more cores, servers run on core 0 and the load generator on
+// core 1, so the scheduler does not shuffle them onto one core mid-run.
+const pin =
+  cpus().length >= 2 &&
+  spawnSync('taskset', ['-acp', '1', String(process.pid)], { stdio: 'ignore' }).status === 0
+
 function start(name: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = fork(join(here, 'server.ts'), [name], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = fork(join(here, 'server.ts'), [name], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  if (pin && child.pid !== undefined)
+    spawnSync('taskset', ['-acp', '0', String(child.pid)], { stdio: 'ignore' })
   return new Promise((resolve, reject) => {
     child.once('message', (msg) => resolve({ child, port: (msg as { port: number }).port }))
     child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)))
@@ -58,7 +69,8 @@ try {
       const cpuBefore = await cpuOf(child)
       const result = await autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration })
       const cpuAfter = await cpuOf(child)
-      if (result.non2xx > 0 || result.errors > 0) throw new Error(`${name}: ${result.non2xx} non-2xx, ${result.errors} errors`)
+      if (result.non2xx > 0 || result.errors > 0)
+        throw new Error(`${name}: ${result.non2xx} non-2xx, ${result.errors} errors`)
       const sample = samples.get(name)!
       sample.rps.push(result.requests.average)
       sample.p99.push(result.latency.p99)
@@ -74,7 +86,14 @@ const bare = median(samples.get('bare')!.rps)
 const rows = names.map((name) => {
   const rps = median(samples.get(name)!.rps)
   const cpu = median(samples.get(name)!.cpu)
-  return { name, label: VARIANTS[name].label, rps, p99: median(samples.get(name)!.p99), ratio: rps / bare, cpu }
+  return {
+    name,
+    label: VARIANTS[name].label,
+    rps,
+    p99: median(samples.get(name)!.p99),
+    ratio: rps / bare,
+    cpu,
+  }
 })
 const helmetRps = rows.find((r) => r.name === 'helmet')!.rps
 
@@ -90,14 +109,18 @@ for (const r of rows) {
 const table = lines.join('\n')
 console.log(table)
 
-const versions = (pkg: string) => import(`${pkg}/package.json`, { with: { type: 'json' } }).then((m) => m.default.version)
+const versions = (pkg: string) =>
+  import(`${pkg}/package.json`, { with: { type: 'json' } }).then((m) => m.default.version)
 const meta = [
   `Date: ${new Date().toISOString()}`,
   `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.platform} ${process.arch}`,
   `Node ${process.version}, fastify ${await versions('fastify')}, @fastify/helmet ${await versions('@fastify/helmet')}, autocannon ${await versions('autocannon')}`,
-  `Method: ${rounds} interleaved rounds × ${duration} s per variant, ${connections} connections, each server in its own process on 127.0.0.1; median of rounds. "× official" compares with the equivalent official plugin.`,
+  `Method: ${rounds} interleaved rounds × ${duration} s per variant, ${connections} connections, each server in its own process on 127.0.0.1${pin ? ' pinned to core 0, load generator on core 1' : ''}; median of rounds. "× official" compares with the equivalent official plugin.`,
 ]
 if (!quick) {
-  writeFileSync(join(here, 'RESULTS.md'), `# Benchmark results\n\nWritten by \`npm run bench\`.\n\n${meta.map((m) => `- ${m}`).join('\n')}\n\n${table}\n`)
+  writeFileSync(
+    join(here, 'RESULTS.md'),
+    `# Benchmark results\n\nWritten by \`npm run bench\`.\n\n${meta.map((m) => `- ${m}`).join('\n')}\n\n${table}\n`,
+  )
   console.log('\nwrote benchmarks/RESULTS.md')
 }

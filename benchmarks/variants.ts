@@ -20,6 +20,28 @@ export const VARIANTS: Record<string, { label: string; build: (app: FastifyInsta
       await app.register(headersPlugin)
     },
   },
+  // Not a product: the same header bytes written by a hook with no logic,
+  // to show what sending them costs by itself.
+  floor: {
+    label: 'floor: same headers, no logic',
+    build: async (app) => {
+      const pairs: [string, string][] = [
+        ['x-content-type-options', 'nosniff'],
+        ['x-frame-options', 'DENY'],
+        ['cross-origin-opener-policy', 'same-origin'],
+        ['cross-origin-resource-policy', 'same-origin'],
+        ['x-permitted-cross-domain-policies', 'none'],
+        ['x-dns-prefetch-control', 'off'],
+        ['referrer-policy', 'no-referrer'],
+        ['content-security-policy', "default-src 'none'; frame-ancestors 'none'"],
+        ['cache-control', 'no-store'],
+      ]
+      app.addHook('onSend', (_q, r, p, done) => {
+        for (const [k, v] of pairs) r.header(k, v)
+        done(null, p)
+      })
+    },
+  },
   helmet: {
     label: '@fastify/helmet (defaults)',
     build: async (app) => {

@@ -1,0 +1,51 @@
+// Checked by `tsc --noEmit` (npm test): each @ts-expect-error line must fail
+// to compile, so a loosened type breaks the build.
+import Fastify, { type FastifyContextConfig, type RouteShorthandOptions } from 'fastify'
+import { type HeadersOptions, headersPlugin, securityPlugin } from '../../index.js'
+
+const app = Fastify()
+await app.register(securityPlugin, { headers: { frameOptions: 'SAMEORIGIN', hsts: { maxAge: 600 } } })
+await app.register(headersPlugin, { referrerPolicy: ['no-referrer', 'strict-origin-when-cross-origin'] })
+
+// @ts-expect-error unknown plugin key
+await app.register(securityPlugin, { header: {} })
+// @ts-expect-error ALLOW-FROM is not a frameOptions value
+await app.register(securityPlugin, { headers: { frameOptions: 'ALLOW-FROM https://a.example' } })
+// @ts-expect-error maxAge is a number
+await app.register(headersPlugin, { hsts: { maxAge: '1y' } })
+
+app.get('/ok', { config: { security: { headers: false } } }, async () => 'ok')
+app.get(
+  '/ok2',
+  { config: { security: { headers: { cacheControl: 'public, max-age=60' } } } },
+  async () => 'ok',
+)
+
+// Fastify infers a route's config type from an inline literal, which
+// widens it; a typed options object (or explicit generics) gets the full check.
+export const good: RouteShorthandOptions = { config: { security: { headers: { frameOptions: 'DENY' } } } }
+// @ts-expect-error unknown key under config.security
+export const typo: RouteShorthandOptions = { config: { security: { header: false } } }
+// @ts-expect-error headers: true is not allowed (false or an object)
+export const wrongType: FastifyContextConfig = { security: { headers: true } }
+// @ts-expect-error unknown CSP directive
+export const wrongDirective: FastifyContextConfig = {
+  security: { headers: { contentSecurityPolicy: { directives: { scriptSource: [] } } } },
+}
+// @ts-expect-error explicit generics check inline config too
+app.get<{ Reply: string }>(
+  '/bad',
+  { config: { security: { headers: { hsts: { maxAge: 'long' } } } } },
+  async () => 'no',
+)
+
+app.get('/nonce', async (_req, reply) => {
+  const nonce: string = reply.cspNonce
+  // @ts-expect-error cspNonce is read-only
+  reply.cspNonce = 'x'
+  return nonce
+})
+
+export const typed: HeadersOptions = { permissionsPolicy: { camera: ['self'] } }
+// @ts-expect-error unknown Permissions-Policy feature
+export const wrongFeature: HeadersOptions = { permissionsPolicy: { camra: [] } }
