@@ -1,7 +1,7 @@
 // Checked by `tsc --noEmit` (npm test): each @ts-expect-error line must fail
 // to compile, so a loosened type breaks the build.
 import Fastify, { type FastifyContextConfig, type RouteShorthandOptions } from 'fastify'
-import { type HeadersOptions, headersPlugin, securityPlugin } from '../../index.js'
+import { type CspDirectives, type HeadersOptions, headersPlugin, securityPlugin } from '../../index.js'
 
 const app = Fastify()
 await app.register(securityPlugin, { headers: { frameOptions: 'SAMEORIGIN', hsts: { maxAge: 600 } } })
@@ -28,14 +28,16 @@ export const good: RouteShorthandOptions = { config: { security: { headers: { fr
 export const typo: RouteShorthandOptions = { config: { security: { header: false } } }
 // @ts-expect-error headers: true is not allowed (false or an object)
 export const wrongType: FastifyContextConfig = { security: { headers: true } }
-// @ts-expect-error unknown CSP directive
-export const wrongDirective: FastifyContextConfig = {
-  security: { headers: { contentSecurityPolicy: { directives: { scriptSource: [] } } } },
+export const wrongDirective: CspDirectives = {
+  // @ts-expect-error unknown CSP directive
+  scriptSource: [],
 }
-// @ts-expect-error explicit generics check inline config too
 app.get<{ Reply: string }>(
   '/bad',
-  { config: { security: { headers: { hsts: { maxAge: 'long' } } } } },
+  {
+    // @ts-expect-error explicit generics check inline config too
+    config: { security: { headers: { hsts: { maxAge: 'long' } } } },
+  },
   async () => 'no',
 )
 
