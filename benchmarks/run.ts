@@ -23,20 +23,19 @@ const pin =
   cpus().length >= 2 &&
   spawnSync('taskset', ['-acp', '1', String(process.pid)], { stdio: 'ignore' }).status === 0
 
-function start(name: string): Promise<{ child: ChildProcess; port: number }> {
+function start (name: string): Promise<{ child: ChildProcess; port: number }> {
   const child = fork(join(here, 'server.ts'), [name], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
-  if (pin && child.pid !== undefined)
-    spawnSync('taskset', ['-acp', '0', String(child.pid)], { stdio: 'ignore' })
+  if (pin && child.pid !== undefined) { spawnSync('taskset', ['-acp', '0', String(child.pid)], { stdio: 'ignore' }) }
   return new Promise((resolve, reject) => {
     child.once('message', (msg) => resolve({ child, port: (msg as { port: number }).port }))
     child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)))
   })
 }
 
-function cpuOf(child: ChildProcess): Promise<number> {
+function cpuOf (child: ChildProcess): Promise<number> {
   return new Promise((resolve) => {
     const onMessage = (msg: unknown) => {
       if (typeof msg === 'object' && msg !== null && 'cpu' in msg) {
@@ -49,7 +48,7 @@ function cpuOf(child: ChildProcess): Promise<number> {
   })
 }
 
-function median(values: number[]): number {
+function median (values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   const mid = sorted.length >> 1
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
@@ -59,7 +58,7 @@ const servers = new Map<string, { child: ChildProcess; port: number }>()
 for (const name of names) servers.set(name, await start(name))
 
 const samples = new Map<string, { rps: number[]; p99: number[]; cpu: number[] }>(
-  names.map((n) => [n, { rps: [], p99: [], cpu: [] }]),
+  names.map((n) => [n, { rps: [], p99: [], cpu: [] }])
 )
 try {
   for (let round = 0; round < rounds; round++) {
@@ -69,8 +68,7 @@ try {
       const cpuBefore = await cpuOf(child)
       const result = await autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration })
       const cpuAfter = await cpuOf(child)
-      if (result.non2xx > 0 || result.errors > 0)
-        throw new Error(`${name}: ${result.non2xx} non-2xx, ${result.errors} errors`)
+      if (result.non2xx > 0 || result.errors > 0) { throw new Error(`${name}: ${result.non2xx} non-2xx, ${result.errors} errors`) }
       const sample = samples.get(name)!
       sample.rps.push(result.requests.average)
       sample.p99.push(result.latency.p99)
@@ -103,7 +101,7 @@ const lines = [header, '|---|---:|---:|---:|---:|---:|---:|']
 for (const r of rows) {
   const official = r.name === 'rampart-headers' ? (r.rps / helmetRps).toFixed(2) : ''
   lines.push(
-    `| ${r.label} | ${Math.round(r.rps)} | ${r.p99.toFixed(1)} | ${r.ratio.toFixed(2)} | ${official} | ${r.cpu.toFixed(1)} | ${(r.cpu / bareCpu).toFixed(2)} |`,
+    `| ${r.label} | ${Math.round(r.rps)} | ${r.p99.toFixed(1)} | ${r.ratio.toFixed(2)} | ${official} | ${r.cpu.toFixed(1)} | ${(r.cpu / bareCpu).toFixed(2)} |`
   )
 }
 const table = lines.join('\n')
@@ -120,7 +118,7 @@ const meta = [
 if (!quick) {
   writeFileSync(
     join(here, 'RESULTS.md'),
-    `# Benchmark results\n\nWritten by \`npm run bench\`.\n\n${meta.map((m) => `- ${m}`).join('\n')}\n\n${table}\n`,
+    `# Benchmark results\n\nWritten by \`npm run bench\`.\n\n${meta.map((m) => `- ${m}`).join('\n')}\n\n${table}\n`
   )
   console.log('\nwrote benchmarks/RESULTS.md')
 }

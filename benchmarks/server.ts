@@ -16,5 +16,5 @@ process.on('message', (msg) => {
   }
 })
 process.on('disconnect', () => {
-  void app.close().then(() => process.exit(0))
+  app.close().then(() => process.exit(0), () => process.exit(1))
 })

@@ -4,7 +4,7 @@ import { headersPlugin } from '../index.js'
 // The official plugins are loaded by a computed name so their type
 // declarations stay out of our compilation: @fastify/helmet declares
 // `reply.cspNonce` with another shape than ours.
-async function official(name: string): Promise<FastifyPluginAsync<Record<string, unknown>>> {
+async function official (name: string): Promise<FastifyPluginAsync<Record<string, unknown>>> {
   return (await import(name)).default
 }
 
@@ -50,7 +50,7 @@ export const VARIANTS: Record<string, { label: string; build: (app: FastifyInsta
   },
 }
 
-export async function buildServer(name: string): Promise<FastifyInstance> {
+export async function buildServer (name: string): Promise<FastifyInstance> {
   const variant = VARIANTS[name]
   if (variant === undefined) throw new Error(`unknown variant ${name}`)
   const app = Fastify({ logger: false })

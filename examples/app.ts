@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { securityPlugin } from '../index.js'
 
 /** The demo app, built apart from `listen` so tests can drive it with inject. */
-export async function buildDemo(options: FastifyServerOptions = {}): Promise<FastifyInstance> {
+export async function buildDemo (options: FastifyServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({ logger: { level: 'info' }, ...options })
 
   await app.register(securityPlugin, {
@@ -46,7 +46,7 @@ export async function buildDemo(options: FastifyServerOptions = {}): Promise<Fas
   app.get(
     '/api/public/catalog',
     { config: { security: { headers: { cacheControl: 'public, max-age=300' } } } },
-    async () => ({ version: 1, items: 2 }),
+    async () => ({ version: 1, items: 2 })
   )
 
   // A health check for load balancers: no security headers at all.

@@ -7,14 +7,14 @@ import createError from '@fastify/error'
 export const InvalidOptionsError = createError(
   'FST_RAMPART_INVALID_OPTIONS',
   'Invalid fastify-rampart options:\n%s',
-  500,
+  500
 )
 
 /** Thrown from `app.route()` (or `app.get()`, ...) when `config.security` is invalid. */
 export const InvalidRouteConfigError = createError(
   'FST_RAMPART_INVALID_ROUTE_CONFIG',
   'Invalid config.security for route %s:\n%s',
-  500,
+  500
 )
 
 export interface ProblemsError extends Error {
@@ -23,14 +23,14 @@ export interface ProblemsError extends Error {
 }
 
 /** Builds the options error with one problem per line and a `problems` array. */
-export function invalidOptions(problems: string[]): ProblemsError {
+export function invalidOptions (problems: string[]): ProblemsError {
   const err = new InvalidOptionsError(problems.join('\n')) as unknown as ProblemsError
   err.problems = problems
   return err
 }
 
 /** Builds the route-config error, naming the route as `METHOD /url`. */
-export function invalidRouteConfig(route: string, problems: string[]): ProblemsError {
+export function invalidRouteConfig (route: string, problems: string[]): ProblemsError {
   const err = new InvalidRouteConfigError(route, problems.join('\n')) as unknown as ProblemsError
   err.problems = problems
   return err

@@ -10,16 +10,15 @@ const REGISTER_KEYS = ['prefix', 'logLevel', 'logSerializers']
 type Schema = TSchema & Record<string, unknown>
 
 /** What a value is, for messages: never the value itself, which may be a secret. */
-export function kindOf(value: unknown): string {
+export function kindOf (value: unknown): string {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'array'
   if (value instanceof RegExp) return 'RegExp'
   return typeof value
 }
 
-function alternatives(schema: Schema): string[] {
-  if ('const' in schema)
-    return [typeof schema.const === 'string' ? `'${schema.const}'` : String(schema.const)]
+function alternatives (schema: Schema): string[] {
+  if ('const' in schema) { return [typeof schema.const === 'string' ? `'${schema.const}'` : String(schema.const)] }
   if (Array.isArray(schema.anyOf)) return (schema.anyOf as Schema[]).flatMap(alternatives)
   if (typeof schema.errorMessage === 'string') return [schema.errorMessage.replace(/^must be /, '')]
   if (schema.type === 'array') return ['a list']
@@ -27,20 +26,19 @@ function alternatives(schema: Schema): string[] {
   return [String(schema.type)]
 }
 
-function describe(schema: Schema): string {
+function describe (schema: Schema): string {
   const parts = alternatives(schema)
   return parts.length > 2 ? `one of ${parts.join(', ')}` : parts.join(' or ')
 }
 
-function leafMessage(schema: Schema, value: unknown): string {
+function leafMessage (schema: Schema, value: unknown): string {
   if (typeof schema.errorMessage === 'string') return schema.errorMessage
-  if ('const' in schema || schema.type === 'object' || schema.type === 'array')
-    return `must be ${describe(schema)}`
+  if ('const' in schema || schema.type === 'object' || schema.type === 'array') { return `must be ${describe(schema)}` }
   // Check failed, so Errors has an entry.
   return Value.Errors(schema, value)[0].message
 }
 
-function branchOf(branches: Schema[], value: unknown): Schema | undefined {
+function branchOf (branches: Schema[], value: unknown): Schema | undefined {
   const type = Array.isArray(value) ? 'array' : isPlainObject(value) ? 'object' : undefined
   if (type === undefined) return undefined
   const matching = branches.filter((b) => b.type === type)
@@ -54,7 +52,7 @@ function branchOf(branches: Schema[], value: unknown): Schema | undefined {
  * `Value.Default` skips defaults inside unions; walking the schema ourselves
  * gives one precise line per field and defaults at every depth.
  */
-function walk(schema: Schema, value: unknown, path: string, out: string[]): unknown {
+function walk (schema: Schema, value: unknown, path: string, out: string[]): unknown {
   if (Array.isArray(schema.anyOf)) {
     const branches = schema.anyOf as Schema[]
     const branch = branchOf(branches, value)
@@ -77,7 +75,7 @@ function walk(schema: Schema, value: unknown, path: string, out: string[]): unkn
   return value
 }
 
-function walkObject(schema: Schema, value: Record<string, unknown>, path: string, out: string[]): void {
+function walkObject (schema: Schema, value: Record<string, unknown>, path: string, out: string[]): void {
   const properties = (schema.properties ?? {}) as Record<string, Schema>
   const required = (schema.required ?? []) as string[]
   const patterns = schema.patternProperties as Record<string, Schema> | undefined
@@ -100,13 +98,12 @@ function walkObject(schema: Schema, value: Record<string, unknown>, path: string
         continue
       }
     }
-    if (schema.additionalProperties === false || patterns !== undefined)
-      out.push(`${prefix}${key}: is not a known option`)
+    if (schema.additionalProperties === false || patterns !== undefined) { out.push(`${prefix}${key}: is not a known option`) }
   }
 }
 
 /** Removes the keys Fastify's `register` adds to every plugin's options. */
-export function withoutRegisterKeys(input: unknown): unknown {
+export function withoutRegisterKeys (input: unknown): unknown {
   if (!isPlainObject(input)) return input
   const out: Record<string, unknown> = {}
   for (const key of Object.keys(input)) if (!REGISTER_KEYS.includes(key)) out[key] = input[key]
@@ -118,7 +115,7 @@ export function withoutRegisterKeys(input: unknown): unknown {
  * pushes every problem onto `problems` (each prefixed with `path`). The
  * caller's object is never touched.
  */
-export function collectOptions<T>(schema: TSchema, input: unknown, path: string, problems: string[]): T {
+export function collectOptions<T> (schema: TSchema, input: unknown, path: string, problems: string[]): T {
   const copy = copyPlain(input === undefined ? {} : input)
   const before = problems.length
   const value = walk(schema as Schema, copy, path, problems)
@@ -133,7 +130,7 @@ export function collectOptions<T>(schema: TSchema, input: unknown, path: string,
 }
 
 /** `collectOptions` that throws `FST_RAMPART_INVALID_OPTIONS` at once. */
-export function checkOptions<T>(schema: TSchema, input: unknown, path: string): T {
+export function checkOptions<T> (schema: TSchema, input: unknown, path: string): T {
   const problems: string[] = []
   const value = collectOptions<T>(schema, withoutRegisterKeys(input), path, problems)
   if (problems.length > 0) throw invalidOptions(problems)
@@ -141,7 +138,7 @@ export function checkOptions<T>(schema: TSchema, input: unknown, path: string): 
 }
 
 /** Recursively drops `default` keywords, for route-config schemas that must not invent values. */
-export function withoutDefaults<S extends TSchema>(schema: S): S {
+export function withoutDefaults<S extends TSchema> (schema: S): S {
   const strip = (node: unknown): unknown => {
     if (Array.isArray(node)) return node.map(strip)
     if (!isPlainObject(node)) return node

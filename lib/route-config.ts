@@ -7,7 +7,7 @@ import { kindOf } from './options.js'
 export const SECURITY_KEYS = ['headers', 'trustedHost', 'cors', 'rateLimit'] as const
 export type SecurityKey = (typeof SECURITY_KEYS)[number]
 
-export function routeName(routeOptions: Pick<RouteOptions, 'method' | 'url'>): string {
+export function routeName (routeOptions: Pick<RouteOptions, 'method' | 'url'>): string {
   const method = Array.isArray(routeOptions.method) ? routeOptions.method.join(',') : routeOptions.method
   return `${method} ${routeOptions.url}`
 }
@@ -17,7 +17,7 @@ export function routeName(routeOptions: Pick<RouteOptions, 'method' | 'url'>): s
  * `security` container itself (an object of known keys), so a typo such as
  * `security.header` fails at `app.get()` instead of being silently ignored.
  */
-export function routeSecurityConfig(routeOptions: RouteOptions, key: SecurityKey): unknown {
+export function routeSecurityConfig (routeOptions: RouteOptions, key: SecurityKey): unknown {
   const security = (routeOptions.config as { security?: unknown } | undefined)?.security
   if (security === undefined) return undefined
   if (!isPlainObject(security)) {
@@ -30,8 +30,8 @@ export function routeSecurityConfig(routeOptions: RouteOptions, key: SecurityKey
     throw invalidRouteConfig(
       routeName(routeOptions),
       unknown.map(
-        (k) => `config.security.${k}: is not a known option (expected ${SECURITY_KEYS.join(', ')})`,
-      ),
+        (k) => `config.security.${k}: is not a known option (expected ${SECURITY_KEYS.join(', ')})`
+      )
     )
   }
   return security[key]
@@ -43,6 +43,6 @@ export function routeSecurityConfig(routeOptions: RouteOptions, key: SecurityKey
  * copies the config, symbols included, into the route context after the
  * onRoute hooks run.
  */
-export function attachToRoute(routeOptions: RouteOptions, symbol: symbol, value: unknown): void {
+export function attachToRoute (routeOptions: RouteOptions, symbol: symbol, value: unknown): void {
   routeOptions.config = { ...routeOptions.config, [symbol]: value } as RouteOptions['config']
 }

@@ -32,11 +32,11 @@ export const CspDirectivesSchema = Type.Object(
     sandbox: Type.Optional(Type.Union([Type.Literal(false), Type.Array(Type.String())])),
     upgradeInsecureRequests: Type.Optional(Type.Boolean()),
     requireTrustedTypesFor: Type.Optional(
-      Type.Union([Type.Literal(false), Type.Array(Type.Literal("'script'"))]),
+      Type.Union([Type.Literal(false), Type.Array(Type.Literal("'script'"))])
     ),
     trustedTypes: Type.Optional(Type.Union([Type.Literal(false), Type.Array(Type.String())])),
   },
-  { additionalProperties: false },
+  { additionalProperties: false }
 )
 
 const NonceTargets = Type.Union([
@@ -59,9 +59,9 @@ export const CspSchema = Type.Object(
         Type.Boolean(),
         Type.Object(
           { directives: Type.Optional(CspDirectivesSchema), useDefaults: Type.Optional(Type.Boolean()) },
-          { additionalProperties: false },
+          { additionalProperties: false }
         ),
-      ]),
+      ])
     ),
     /** Where browsers send violation reports: `Reporting-Endpoints` plus `report-to` and `report-uri`. */
     reportTo: Type.Optional(
@@ -72,17 +72,17 @@ export const CspSchema = Type.Object(
               default: 'csp-endpoint',
               pattern: '^[a-zA-Z][a-zA-Z0-9_-]{0,63}$',
               errorMessage: 'must be a token of letters, digits, "-" or "_"',
-            }),
+            })
           ),
           url: Type.String({ minLength: 1 }),
         },
-        { additionalProperties: false },
-      ),
+        { additionalProperties: false }
+      )
     ),
     /** Opt-in for `'unsafe-inline'` / `'unsafe-eval'` in script policies. */
     allowUnsafe: Type.Optional(Type.Boolean({ default: false })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false }
 )
 
 export const HstsSchema = Type.Object(
@@ -93,7 +93,7 @@ export const HstsSchema = Type.Object(
     /** Send on plain-HTTP requests too, for TLS terminated by a proxy that does not forward the scheme. */
     force: Type.Optional(Type.Boolean({ default: false })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false }
 )
 
 // https://w3c.github.io/webappsec-referrer-policy/#referrer-policies
@@ -161,7 +161,7 @@ export const PERMISSION_FEATURES = [
 
 type FeatureAllowlists = { [F in (typeof PERMISSION_FEATURES)[number]]: TOptional<TArray<TString>> }
 
-function featureAllowlists(): FeatureAllowlists {
+function featureAllowlists (): FeatureAllowlists {
   const out = {} as Record<string, TOptional<TArray<TString>>>
   for (const feature of PERMISSION_FEATURES) out[feature] = Type.Optional(Type.Array(Type.String()))
   return out as FeatureAllowlists
@@ -174,7 +174,7 @@ export const HeadersOptionsSchema = Type.Object(
   {
     /** `auto`: the response's Content-Type picks the API or HTML set; `api` / `html` force one. */
     profile: Type.Optional(
-      Type.Union([Type.Literal('auto'), Type.Literal('api'), Type.Literal('html')], { default: 'auto' }),
+      Type.Union([Type.Literal('auto'), Type.Literal('api'), Type.Literal('html')], { default: 'auto' })
     ),
     /** Sent only when the route or handler did not set Cache-Control itself. */
     cacheControl: Type.Optional(
@@ -186,8 +186,8 @@ export const HeadersOptionsSchema = Type.Object(
             errorMessage: 'must be a printable ASCII header value',
           }),
         ],
-        { default: 'no-store' },
-      ),
+        { default: 'no-store' }
+      )
     ),
     contentSecurityPolicy: Type.Optional(Type.Union([Type.Literal(false), CspSchema], { default: {} })),
     hsts: Type.Optional(Type.Union([Type.Literal(false), HstsSchema], { default: {} })),
@@ -195,14 +195,14 @@ export const HeadersOptionsSchema = Type.Object(
     frameOptions: Type.Optional(
       Type.Union([Type.Literal(false), Type.Literal('DENY'), Type.Literal('SAMEORIGIN')], {
         default: 'DENY',
-      }),
+      })
     ),
     /** One policy or a fallback list; default `no-referrer` on API responses, `strict-origin-when-cross-origin` on HTML. */
     referrerPolicy: Type.Optional(
-      Type.Union([Type.Literal(false), ReferrerPolicy, Type.Array(ReferrerPolicy, { minItems: 1 })]),
+      Type.Union([Type.Literal(false), ReferrerPolicy, Type.Array(ReferrerPolicy, { minItems: 1 })])
     ),
     permissionsPolicy: Type.Optional(
-      Type.Union([Type.Literal(false), PermissionsPolicySchema], { default: {} }),
+      Type.Union([Type.Literal(false), PermissionsPolicySchema], { default: {} })
     ),
     crossOriginOpenerPolicy: Type.Optional(
       Type.Union(
@@ -213,8 +213,8 @@ export const HeadersOptionsSchema = Type.Object(
           Type.Literal('noopener-allow-popups'),
           Type.Literal('unsafe-none'),
         ],
-        { default: 'same-origin' },
-      ),
+        { default: 'same-origin' }
+      )
     ),
     crossOriginResourcePolicy: Type.Optional(
       Type.Union(
@@ -224,8 +224,8 @@ export const HeadersOptionsSchema = Type.Object(
           Type.Literal('same-site'),
           Type.Literal('cross-origin'),
         ],
-        { default: 'same-origin' },
-      ),
+        { default: 'same-origin' }
+      )
     ),
     crossOriginEmbedderPolicy: Type.Optional(
       Type.Union(
@@ -235,8 +235,8 @@ export const HeadersOptionsSchema = Type.Object(
           Type.Literal('credentialless'),
           Type.Literal('unsafe-none'),
         ],
-        { default: false },
-      ),
+        { default: false }
+      )
     ),
     permittedCrossDomainPolicies: Type.Optional(
       Type.Union(
@@ -247,11 +247,11 @@ export const HeadersOptionsSchema = Type.Object(
           Type.Literal('by-content-type'),
           Type.Literal('all'),
         ],
-        { default: 'none' },
-      ),
+        { default: 'none' }
+      )
     ),
     dnsPrefetchControl: Type.Optional(
-      Type.Union([Type.Literal(false), Type.Literal('off'), Type.Literal('on')], { default: 'off' }),
+      Type.Union([Type.Literal(false), Type.Literal('off'), Type.Literal('on')], { default: 'off' })
     ),
     /** `true` sends `X-XSS-Protection: 0`, the only safe value (the auditor it controlled caused leaks). */
     xssProtection: Type.Optional(Type.Boolean({ default: false })),
@@ -262,11 +262,11 @@ export const HeadersOptionsSchema = Type.Object(
           pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",
           errorMessage: 'must be a header name',
         }),
-        { default: ['x-powered-by', 'server'] },
-      ),
+        { default: ['x-powered-by', 'server'] }
+      )
     ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false }
 )
 
 export type HeadersOptions = Static<typeof HeadersOptionsSchema>

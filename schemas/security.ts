@@ -10,7 +10,7 @@ export const SecurityOptionsSchema = Type.Object(
   {
     headers: Type.Optional(PluginSlot),
   },
-  { additionalProperties: false },
+  { additionalProperties: false }
 )
 
 export interface SecurityOptions extends Omit<Static<typeof SecurityOptionsSchema>, 'headers'> {

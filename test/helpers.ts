@@ -9,7 +9,7 @@ import Fastify, {
 } from 'fastify'
 
 /** Response headers minus the ones every response has (date, connection, length). */
-export function headersOf(res: LightMyRequestResponse): Record<string, unknown> {
+export function headersOf (res: LightMyRequestResponse): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(res.headers)) {
     if (k === 'date' || k === 'connection' || k === 'content-length' || k === 'keep-alive') continue
@@ -48,9 +48,9 @@ export const HTML_DEFAULTS = {
 export const HSTS_DEFAULT = 'max-age=31536000; includeSubDomains'
 
 /** A quiet Fastify app torn down with the test. */
-export function makeApp(
+export function makeApp (
   t: { teardown: (fn: () => unknown) => void },
-  options: FastifyServerOptions = {},
+  options: FastifyServerOptions = {}
 ): FastifyInstance {
   const app = Fastify({ logger: false, ...options })
   t.teardown(() => app.close())
@@ -58,7 +58,7 @@ export function makeApp(
 }
 
 /** Runs `fn` and returns what it threw, for asserting on codes, messages and `problems`. */
-export async function caught(fn: () => unknown): Promise<Error & { code?: string; problems?: string[] }> {
+export async function caught (fn: () => unknown): Promise<Error & { code?: string; problems?: string[] }> {
   try {
     await fn()
   } catch (err) {
@@ -68,7 +68,7 @@ export async function caught(fn: () => unknown): Promise<Error & { code?: string
 }
 
 /** A throwaway self-signed certificate for 127.0.0.1 and localhost, made with the system's openssl. */
-export function selfSignedCert(): { key: string; cert: string; dir: string } {
+export function selfSignedCert (): { key: string; cert: string; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'rampart-cert-'))
   execFileSync(
     'openssl',
@@ -89,7 +89,7 @@ export function selfSignedCert(): { key: string; cert: string; dir: string } {
       '-addext',
       'subjectAltName=DNS:localhost,IP:127.0.0.1',
     ],
-    { stdio: 'ignore' },
+    { stdio: 'ignore' }
   )
   return {
     key: readFileSync(join(dir, 'key.pem'), 'utf8'),

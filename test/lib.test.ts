@@ -57,16 +57,16 @@ const Schema = Type.Object(
     nested: Type.Optional(
       Type.Union([Type.Literal(false), Type.Object({ n: Type.Optional(Type.Integer({ default: 3 })) })], {
         default: {},
-      }),
+      })
     ),
     tiers: Type.Optional(
-      Type.Record(Type.String({ pattern: '^[a-z]+$' }), Type.Object({ limit: Type.Integer() })),
+      Type.Record(Type.String({ pattern: '^[a-z]+$' }), Type.Object({ limit: Type.Integer() }))
     ),
     either: Type.Optional(Type.Union([Type.Object({ a: Type.String() }), Type.Object({ b: Type.String() })])),
     list: Type.Optional(Type.Array(Type.Integer(), { maxItems: 2 })),
     open: Type.Optional(Type.Object({}, { additionalProperties: true })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false }
 )
 
 t.test('checkOptions fills defaults inside unions and returns a copy', async (t) => {
@@ -88,8 +88,8 @@ t.test('checkOptions lists every problem with its path', async (t) => {
         open: { anything: true },
         extra: 1,
       },
-      'p',
-    ),
+      'p'
+    )
   )
   t.equal(err.code, 'FST_RAMPART_INVALID_OPTIONS')
   t.same(err.problems, [

@@ -26,14 +26,14 @@ t.test('unknown plugin keys and wrong shapes are refused', async (t) => {
   const err = await caught(() =>
     Fastify()
       .register(securityPlugin, { header: {}, headers: 1 } as never)
-      .ready(),
+      .ready()
   )
   t.equal(err.code, 'FST_RAMPART_INVALID_OPTIONS')
   t.same(err.problems, ['headers: must be false or an object (got number)', 'header: is not a known option'])
   const notObject = await caught(() =>
     Fastify()
       .register(securityPlugin, 'x' as never)
-      .ready(),
+      .ready()
   )
   t.equal(notObject.code, 'FST_RAMPART_INVALID_OPTIONS')
 })

@@ -6,7 +6,7 @@ import { directiveName } from './csp.js'
 // so one registration reports every fault at once.
 
 /** https://datatracker.ietf.org/doc/html/rfc6797#section-6.1 and https://hstspreload.org/#deployment-recommendations */
-export function hstsValue(options: Required<HstsOptions>, path: string, problems: string[]): string {
+export function hstsValue (options: Required<HstsOptions>, path: string, problems: string[]): string {
   if (options.preload && (options.maxAge < 31536000 || !options.includeSubDomains)) {
     problems.push(`${path}.preload: the preload list requires maxAge >= 31536000 and includeSubDomains`)
   }
@@ -17,7 +17,7 @@ export function hstsValue(options: Required<HstsOptions>, path: string, problems
 }
 
 /** A list is a fallback chain: browsers use the last value they understand. */
-export function referrerPolicyValue(policy: ReferrerPolicyValue | ReferrerPolicyValue[]): string {
+export function referrerPolicyValue (policy: ReferrerPolicyValue | ReferrerPolicyValue[]): string {
   return Array.isArray(policy) ? policy.join(', ') : policy
 }
 
@@ -43,7 +43,7 @@ export const DEFAULT_PERMISSIONS: PermissionsPolicy = {
   xrSpatialTracking: [],
 }
 
-function isOrigin(value: string): boolean {
+function isOrigin (value: string): boolean {
   try {
     const url = new URL(value)
     return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value.toLowerCase()
@@ -53,7 +53,7 @@ function isOrigin(value: string): boolean {
 }
 
 /** Structured-field syntax: `camera=(), geolocation=(self "https://maps.example")`. */
-export function permissionsPolicyValue(policy: PermissionsPolicy, path: string, problems: string[]): string {
+export function permissionsPolicyValue (policy: PermissionsPolicy, path: string, problems: string[]): string {
   const parts: string[] = []
   for (const [feature, allow] of Object.entries(policy) as [string, string[]][]) {
     const name = directiveName(feature)
@@ -65,10 +65,11 @@ export function permissionsPolicyValue(policy: PermissionsPolicy, path: string, 
     allow.forEach((entry, i) => {
       if (entry === 'self' || entry === 'src') members.push(entry)
       else if (isOrigin(entry)) members.push(`"${entry}"`)
-      else
+      else {
         problems.push(
-          `${path}.${feature}[${i}]: must be 'self', 'src', an origin like https://example.com, or ['*'] alone`,
+          `${path}.${feature}[${i}]: must be 'self', 'src', an origin like https://example.com, or ['*'] alone`
         )
+      }
     })
     parts.push(`${name}=(${members.join(' ')})`)
   }
@@ -76,7 +77,7 @@ export function permissionsPolicyValue(policy: PermissionsPolicy, path: string, 
 }
 
 /** The report URL must be https (or a same-origin path) and safe inside a quoted structured-field string. */
-export function reportUrlProblem(url: string): string | undefined {
+export function reportUrlProblem (url: string): string | undefined {
   if (/[\s";,\\]/.test(url)) return 'must not contain whitespace, quotes, ";", "," or "\\"'
   if (url.startsWith('/') && !url.startsWith('//')) return undefined
   try {
@@ -89,6 +90,6 @@ export function reportUrlProblem(url: string): string | undefined {
 }
 
 /** https://w3c.github.io/reporting/#header */
-export function reportingEndpointsValue(group: string, url: string): string {
+export function reportingEndpointsValue (group: string, url: string): string {
   return `${group}="${url}"`
 }

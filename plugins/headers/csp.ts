@@ -62,16 +62,16 @@ const HOST_SOURCE =
 const POLICY_NAME = /^[a-zA-Z0-9\-#=_/@.%]+$/
 
 /** camelCase option key → wire directive name. */
-export function directiveName(key: string): string {
+export function directiveName (key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 }
 
-function checkSource(
+function checkSource (
   key: string,
   source: string,
   allowUnsafe: boolean,
   where: string,
-  problems: string[],
+  problems: string[]
 ): void {
   if (/[;,\r\n]/.test(source)) {
     problems.push(`${where}: must not contain ";", "," or a line break`)
@@ -88,12 +88,12 @@ function checkSource(
     } else if (KEYWORDS.has(lower)) {
       if (UNSAFE.has(lower) && SCRIPT_DIRECTIVES.has(key) && !allowUnsafe) {
         problems.push(
-          `${where}: ${lower} in a script policy allows XSS; set contentSecurityPolicy.allowUnsafe to opt in`,
+          `${where}: ${lower} in a script policy allows XSS; set contentSecurityPolicy.allowUnsafe to opt in`
         )
       }
     } else if (/^'nonce-/i.test(source)) {
       problems.push(
-        `${where}: a fixed nonce defeats its purpose; set contentSecurityPolicy.nonce for per-request nonces`,
+        `${where}: a fixed nonce defeats its purpose; set contentSecurityPolicy.nonce for per-request nonces`
       )
     } else {
       checkHash(source, where, problems)
@@ -105,7 +105,7 @@ function checkSource(
   }
 }
 
-function checkHash(source: string, where: string, problems: string[]): void {
+function checkHash (source: string, where: string, problems: string[]): void {
   const match = /^'(sha256|sha384|sha512)-([A-Za-z0-9+/_-]+={0,2})'$/.exec(source)
   if (match === null) {
     problems.push(`${where}: unknown quoted source; expected a keyword or 'sha256-<base64>'`)
@@ -114,12 +114,12 @@ function checkHash(source: string, where: string, problems: string[]): void {
   }
 }
 
-function checkDirective(
+function checkDirective (
   key: string,
   tokens: string[],
   allowUnsafe: boolean,
   where: string,
-  problems: string[],
+  problems: string[]
 ): void {
   if (key === 'sandbox') {
     tokens.forEach((t, i) => {
@@ -155,12 +155,12 @@ export interface CspBuildOptions {
  * validates every token and renders the header value. Nonce slots are
  * `NONCE_SLOT`; the caller splits on it once, at registration.
  */
-export function buildCsp(
+export function buildCsp (
   defaults: CspDirectives,
   directives: CspDirectives,
   options: CspBuildOptions,
   path: string,
-  problems: string[],
+  problems: string[]
 ): string {
   const merged: Record<string, string[] | boolean | undefined> = { ...defaults, ...directives }
   for (const [key, value] of Object.entries(merged)) {
@@ -171,7 +171,7 @@ export function buildCsp(
     // default-src governs scripts when script-src is absent.
     if (defaultSrc.some((t) => UNSAFE.has(t.toLowerCase()))) {
       problems.push(
-        `${path}.defaultSrc: 'unsafe-inline' and 'unsafe-eval' apply to scripts while scriptSrc is unset; set allowUnsafe to opt in`,
+        `${path}.defaultSrc: 'unsafe-inline' and 'unsafe-eval' apply to scripts while scriptSrc is unset; set allowUnsafe to opt in`
       )
     }
   }
@@ -183,10 +183,8 @@ export function buildCsp(
   const parts: string[] = []
   for (const [key, value] of Object.entries(merged)) {
     if (value === true) parts.push(directiveName(key))
-    else if (Array.isArray(value))
-      parts.push(value.length === 0 ? directiveName(key) : `${directiveName(key)} ${value.join(' ')}`)
+    else if (Array.isArray(value)) { parts.push(value.length === 0 ? directiveName(key) : `${directiveName(key)} ${value.join(' ')}`) }
   }
-  if (options.report !== undefined)
-    parts.push(`report-to ${options.report.group}`, `report-uri ${options.report.url}`)
+  if (options.report !== undefined) { parts.push(`report-to ${options.report.group}`, `report-uri ${options.report.url}`) }
   return parts.join('; ')
 }

@@ -32,7 +32,7 @@ export interface HeaderSet {
 
 export type ResolvedHeadersOptions = Required<HeadersOptions>
 
-function nonceTargets(nonce: CspOptions['nonce']): ('scriptSrc' | 'styleSrc')[] {
+function nonceTargets (nonce: CspOptions['nonce']): ('scriptSrc' | 'styleSrc')[] {
   if (nonce === true) return ['scriptSrc', 'styleSrc']
   if (Array.isArray(nonce)) return [...new Set(nonce)]
   return []
@@ -44,7 +44,7 @@ interface CspHeaders {
   nonced: [string, string[]][]
 }
 
-function cspHeaders(csp: CspOptions, path: string, problems: string[]): CspHeaders {
+function cspHeaders (csp: CspOptions, path: string, problems: string[]): CspHeaders {
   const useDefaults = csp.useDefaults !== false
   const allowUnsafe = csp.allowUnsafe === true
   const nonce = nonceTargets(csp.nonce)
@@ -64,7 +64,7 @@ function cspHeaders(csp: CspOptions, path: string, problems: string[]): CspHeade
     csp.apiDirectives ?? {},
     { allowUnsafe, nonce: [] },
     `${path}.apiDirectives`,
-    problems,
+    problems
   )
   if (apiValue === '') problems.push(`${path}.apiDirectives: must set a directive when useDefaults is false`)
   out.api.push(['content-security-policy', apiValue])
@@ -78,14 +78,14 @@ function cspHeaders(csp: CspOptions, path: string, problems: string[]): CspHeade
     csp.directives ?? {},
     { allowUnsafe, nonce, report },
     `${path}.directives`,
-    problems,
+    problems
   )
   if (csp.directives === undefined && !useDefaults) {
     problems.push(`${path}.directives: must set a directive when useDefaults is false`)
   }
   add(
     csp.reportOnly === true ? 'content-security-policy-report-only' : 'content-security-policy',
-    documentValue,
+    documentValue
   )
   if (typeof csp.reportOnly === 'object') {
     const staged = buildCsp(
@@ -93,7 +93,7 @@ function cspHeaders(csp: CspOptions, path: string, problems: string[]): CspHeade
       csp.reportOnly.directives ?? {},
       { allowUnsafe, nonce, report },
       `${path}.reportOnly.directives`,
-      problems,
+      problems
     )
     add('content-security-policy-report-only', staged)
   }
@@ -101,7 +101,7 @@ function cspHeaders(csp: CspOptions, path: string, problems: string[]): CspHeade
 }
 
 /** Composes every header from resolved (defaulted) options. */
-export function buildHeaderSet(options: ResolvedHeadersOptions, path: string, problems: string[]): HeaderSet {
+export function buildHeaderSet (options: ResolvedHeadersOptions, path: string, problems: string[]): HeaderSet {
   const common: Pair[] = []
   if (options.contentTypeOptions) common.push(['x-content-type-options', 'nosniff'])
   if (options.frameOptions !== false) common.push(['x-frame-options', options.frameOptions])
@@ -117,8 +117,7 @@ export function buildHeaderSet(options: ResolvedHeadersOptions, path: string, pr
   if (options.permittedCrossDomainPolicies !== false) {
     common.push(['x-permitted-cross-domain-policies', options.permittedCrossDomainPolicies])
   }
-  if (options.dnsPrefetchControl !== false)
-    common.push(['x-dns-prefetch-control', options.dnsPrefetchControl])
+  if (options.dnsPrefetchControl !== false) { common.push(['x-dns-prefetch-control', options.dnsPrefetchControl]) }
   if (options.xssProtection) common.push(['x-xss-protection', '0'])
 
   const api: Pair[] = [...common]

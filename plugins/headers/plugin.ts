@@ -19,18 +19,18 @@ const OFF = null
 const RouteConfigCheck = Compile(Type.Union([Type.Literal(false), withoutDefaults(HeadersOptionsSchema)]))
 
 /** 128 bits from the CSPRNG, as CSP3 asks of a nonce. */
-function newNonce(): string {
+function newNonce (): string {
   return randomBytes(16).toString('base64')
 }
 
 const HTML = /^\s*(?:text\/html|application\/xhtml\+xml)\b/i
 
-function isHtml(reply: FastifyReply): boolean {
+function isHtml (reply: FastifyReply): boolean {
   const type = reply.getHeader('content-type')
   return typeof type === 'string' && HTML.test(type)
 }
 
-async function headersPlugin(fastify: FastifyInstance, options: HeadersOptions): Promise<void> {
+async function headersPlugin (fastify: FastifyInstance, options: HeadersOptions): Promise<void> {
   const input = withoutRegisterKeys(options)
   const problems: string[] = []
   const defaultSet = resolveHeaderSet(input, 'headers', problems)
@@ -42,7 +42,7 @@ async function headersPlugin(fastify: FastifyInstance, options: HeadersOptions):
   // some route actually has its own header config.
   let anyRouteSet = false
 
-  fastify.addHook('onRoute', function rampartHeadersRoute(routeOptions: RouteOptions) {
+  fastify.addHook('onRoute', function rampartHeadersRoute (routeOptions: RouteOptions) {
     const own = routeSecurityConfig(routeOptions, 'headers')
     if (own === undefined) return
     let set: HeaderSet | null = OFF
@@ -67,7 +67,7 @@ async function headersPlugin(fastify: FastifyInstance, options: HeadersOptions):
 
   if (!fastify.hasReplyDecorator('cspNonce')) {
     fastify.decorateReply('cspNonce', {
-      getter(this: FastifyReply & { [kNonce]?: string }) {
+      getter (this: FastifyReply & { [kNonce]?: string }) {
         this[kNonce] ??= newNonce()
         return this[kNonce]
       },
@@ -76,19 +76,19 @@ async function headersPlugin(fastify: FastifyInstance, options: HeadersOptions):
 
   fastify.addHook(
     'onSend',
-    function rampartSecurityHeaders(request: FastifyRequest, reply: FastifyReply, payload: unknown, done) {
+    function rampartSecurityHeaders (request: FastifyRequest, reply: FastifyReply, payload: unknown, done) {
       const own = anyRouteSet
         ? (request.routeOptions.config as unknown as Record<symbol, HeaderSet | null | undefined>)[kRouteSet]
         : undefined
       const set = own === undefined ? defaultSet : own
       if (set !== OFF) writeHeaders(set, request, reply)
       done(null, payload)
-    },
+    }
   )
 }
 
 /** The whole per-request cost: pick a precomputed list, write what the route has not set. */
-function writeHeaders(set: HeaderSet, request: FastifyRequest, reply: FastifyReply): void {
+function writeHeaders (set: HeaderSet, request: FastifyRequest, reply: FastifyReply): void {
   const html = set.profile === 'html' || (set.profile === 'auto' && isHtml(reply))
   const secure = set.checkSecure && request.protocol === 'https'
   const list = html ? (secure ? set.htmlSecure : set.html) : secure ? set.apiSecure : set.api

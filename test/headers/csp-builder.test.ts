@@ -9,7 +9,7 @@ import {
 
 const plain = { allowUnsafe: false, nonce: [] as const }
 
-function build(directives: Record<string, unknown>, options: Partial<Parameters<typeof buildCsp>[2]> = {}) {
+function build (directives: Record<string, unknown>, options: Partial<Parameters<typeof buildCsp>[2]> = {}) {
   const problems: string[] = []
   const value = buildCsp({}, directives, { ...plain, ...options }, 'csp', problems)
   return { value, problems }
@@ -25,11 +25,11 @@ t.test('defaults render in a fixed order', async (t) => {
   const problems: string[] = []
   t.equal(
     buildCsp(DEFAULT_HTML_DIRECTIVES, {}, plain, 'csp', problems),
-    "default-src 'self'; base-uri 'self'; form-action 'self'; object-src 'none'; frame-ancestors 'none'; upgrade-insecure-requests",
+    "default-src 'self'; base-uri 'self'; form-action 'self'; object-src 'none'; frame-ancestors 'none'; upgrade-insecure-requests"
   )
   t.equal(
     buildCsp(DEFAULT_API_DIRECTIVES, {}, plain, 'csp', problems),
-    "default-src 'none'; frame-ancestors 'none'",
+    "default-src 'none'; frame-ancestors 'none'"
   )
   t.same(problems, [])
 })
@@ -46,11 +46,11 @@ t.test('user directives merge over defaults; false removes one', async (t) => {
     },
     plain,
     'csp',
-    problems,
+    problems
   )
   t.equal(
     value,
-    "default-src 'none'; base-uri 'self'; object-src 'none'; frame-ancestors 'none'; img-src 'self' data: https://cdn.example.com",
+    "default-src 'none'; base-uri 'self'; object-src 'none'; frame-ancestors 'none'; img-src 'self' data: https://cdn.example.com"
   )
   t.same(problems, [])
 })
@@ -81,7 +81,7 @@ t.test('valid sources of every kind pass', async (t) => {
   t.match(value, /^script-src 'self' 'strict-dynamic'/)
   t.match(
     value,
-    /; sandbox allow-scripts allow-forms; require-trusted-types-for 'script'; trusted-types default dompurify 'allow-duplicates'$/,
+    /; sandbox allow-scripts allow-forms; require-trusted-types-for 'script'; trusted-types default dompurify 'allow-duplicates'$/
   )
 })
 
@@ -124,7 +124,7 @@ t.test("'unsafe-inline' and 'unsafe-eval' in script policies need allowUnsafe", 
   t.same(allowed.problems, [])
   t.equal(
     allowed.value,
-    "script-src 'self' 'unsafe-inline'; script-src-attr 'unsafe-eval'; style-src 'self' 'unsafe-inline'",
+    "script-src 'self' 'unsafe-inline'; script-src-attr 'unsafe-eval'; style-src 'self' 'unsafe-inline'"
   )
 })
 
@@ -159,7 +159,7 @@ t.test('malformed hosts, empty lists and none-with-others are refused', async (t
     'csp.imgSrc[1]: must be a quoted keyword, a hash, a scheme (https:) or a host source',
     'csp.imgSrc[2]: must be a quoted keyword, a hash, a scheme (https:) or a host source',
     'csp.imgSrc[3]: must be a quoted keyword, a hash, a scheme (https:) or a host source',
-    `csp.fontSrc: must not be empty (use ["'none'"])`,
+    'csp.fontSrc: must not be empty (use ["\'none\'"])',
     "csp.mediaSrc: 'none' must be the only source",
   ])
 })
@@ -185,18 +185,18 @@ t.test('nonce slots go to script-src and style-src, inheriting default-src witho
     {},
     { allowUnsafe: false, nonce: ['scriptSrc', 'styleSrc'] },
     'csp',
-    problems,
+    problems
   )
   t.equal(
     both,
-    `default-src 'none'; frame-ancestors 'none'; script-src 'nonce-${NONCE_SLOT}'; style-src 'nonce-${NONCE_SLOT}'`,
+    `default-src 'none'; frame-ancestors 'none'; script-src 'nonce-${NONCE_SLOT}'; style-src 'nonce-${NONCE_SLOT}'`
   )
   const own = buildCsp(
     {},
     { scriptSrc: ["'strict-dynamic'"] },
     { allowUnsafe: false, nonce: ['scriptSrc'] },
     'csp',
-    problems,
+    problems
   )
   t.equal(own, `script-src 'strict-dynamic' 'nonce-${NONCE_SLOT}'`)
   const inherit = buildCsp(
@@ -204,7 +204,7 @@ t.test('nonce slots go to script-src and style-src, inheriting default-src witho
     { defaultSrc: ["'self'"] },
     { allowUnsafe: false, nonce: ['styleSrc'] },
     'csp',
-    problems,
+    problems
   )
   t.equal(inherit, `default-src 'self'; style-src 'self' 'nonce-${NONCE_SLOT}'`)
   const bare = buildCsp({}, {}, { allowUnsafe: false, nonce: ['scriptSrc'] }, 'csp', problems)

@@ -40,7 +40,7 @@ t.test('a custom 404 handler in HTML gets the document set', async (t) => {
   const app = makeApp(t)
   await app.register(securityPlugin)
   app.setNotFoundHandler((_req, reply) =>
-    reply.code(404).type('text/html; charset=utf-8').send('<h1>gone</h1>'),
+    reply.code(404).type('text/html; charset=utf-8').send('<h1>gone</h1>')
   )
   const res = await app.inject('/missing')
   t.equal(res.statusCode, 404)
@@ -64,7 +64,7 @@ t.test('a reply sent from an earlier hook gets the set', async (t) => {
   app.get(
     '/early',
     { onRequest: async (_req, reply) => reply.code(401).send({ no: true }) },
-    async () => 'never',
+    async () => 'never'
   )
   const res = await app.inject('/early')
   t.equal(res.statusCode, 401)
@@ -93,7 +93,7 @@ t.test('Cache-Control set by the handler or route hook is kept', async (t) => {
   const app = makeApp(t)
   await app.register(securityPlugin)
   app.get('/cached', async (_req, reply) =>
-    reply.header('cache-control', 'public, max-age=60').send({ ok: 1 }),
+    reply.header('cache-control', 'public, max-age=60').send({ ok: 1 })
   )
   app.get('/raw', async (_req, reply) => {
     reply.raw.setHeader('Cache-Control', 'private, max-age=5')

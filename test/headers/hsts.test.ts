@@ -67,7 +67,7 @@ t.test('preload and includeSubDomains options render', async (t) => {
   app.get(
     '/nosub',
     { config: { security: { headers: { hsts: { preload: false, includeSubDomains: false } } } } },
-    async () => 1,
+    async () => 1
   )
   t.equal((await app.inject('/')).headers['strict-transport-security'], `${HSTS_DEFAULT}; preload`)
   t.equal((await app.inject('/nosub')).headers['strict-transport-security'], 'max-age=31536000')
@@ -100,7 +100,7 @@ t.test('bad HSTS values are listed', async (t) => {
       .register(securityPlugin, {
         headers: { hsts: { maxAge: -1, includeSubDomains: 'yes', extra: 1 } as never },
       })
-      .ready(),
+      .ready()
   )
   t.same(err.problems, [
     'headers.hsts.maxAge: must be >= 0 (got number)',
@@ -110,7 +110,7 @@ t.test('bad HSTS values are listed', async (t) => {
   const notObject = await caught(() =>
     Fastify()
       .register(securityPlugin, { headers: { hsts: 'on' as never } })
-      .ready(),
+      .ready()
   )
   t.same(notObject.problems, ['headers.hsts: must be false or an object (got string)'])
 })

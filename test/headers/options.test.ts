@@ -3,21 +3,21 @@ import t, { type Test } from 'tap'
 import { type HeadersOptions, REFERRER_POLICIES, securityPlugin } from '../../index.js'
 import { API_DEFAULTS, caught, HTML_DEFAULTS, HTML_PERMISSIONS, headersOf, makeApp } from '../helpers.js'
 
-async function serve(t: Test, headers: HeadersOptions) {
+async function serve (t: Test, headers: HeadersOptions) {
   const app = makeApp(t)
   await app.register(securityPlugin, { headers })
   app.get('/api', async () => ({ ok: 1 }))
   app.get('/page', async (_req, reply) =>
-    reply.type('text/html; charset=utf-8').send(`<p nonce="${reply.cspNonce}">x</p>`),
+    reply.type('text/html; charset=utf-8').send(`<p nonce="${reply.cspNonce}">x</p>`)
   )
   return app
 }
 
-async function problemsOf(headers: unknown): Promise<string[] | undefined> {
+async function problemsOf (headers: unknown): Promise<string[] | undefined> {
   const err = await caught(() =>
     Fastify()
       .register(securityPlugin, { headers: headers as HeadersOptions })
-      .ready(),
+      .ready()
   )
   return err.problems
 }
@@ -76,7 +76,7 @@ t.test('every header value can be changed', async (t) => {
     'permissions-policy':
       HTML_PERMISSIONS.replace('camera=()', 'camera=(src)').replace(
         'geolocation=()',
-        'geolocation=(self "https://maps.example.com")',
+        'geolocation=(self "https://maps.example.com")'
       ) + ', fullscreen=*',
   })
 })
@@ -88,7 +88,7 @@ t.test('every Referrer-Policy value in the spec is accepted', async (t) => {
     t.equal(
       (await app.inject('/page')).headers['referrer-policy'],
       policy,
-      'an explicit policy applies to HTML too',
+      'an explicit policy applies to HTML too'
     )
   }
   t.same(await problemsOf({ referrerPolicy: 'sometimes' }), [
@@ -119,7 +119,7 @@ t.test('removeHeaders takes a custom list', async (t) => {
   const app = makeApp(t)
   await app.register(securityPlugin, { headers: { removeHeaders: ['X-AspNet-Version'] } })
   app.get('/', async (_req, reply) =>
-    reply.header('x-aspnet-version', '4.0').header('x-powered-by', 'me').send({}),
+    reply.header('x-aspnet-version', '4.0').header('x-powered-by', 'me').send({})
   )
   t.same(headersOf(await app.inject('/')), { ...API_DEFAULTS, 'x-powered-by': 'me' })
   t.same(await problemsOf({ removeHeaders: ['bad header'] }), [
@@ -137,7 +137,7 @@ t.test('CSP directives, nonce and apiDirectives', async (t) => {
   })
   t.equal(
     (await app.inject('/api')).headers['content-security-policy'],
-    "default-src 'none'; frame-ancestors 'none'; sandbox",
+    "default-src 'none'; frame-ancestors 'none'; sandbox"
   )
   const first = await app.inject('/page')
   const second = await app.inject('/page')
@@ -145,7 +145,7 @@ t.test('CSP directives, nonce and apiDirectives', async (t) => {
   t.match(nonce, /^[A-Za-z0-9+/]{22}==$/, '128-bit base64 nonce')
   t.equal(
     first.headers['content-security-policy'],
-    `default-src 'self'; base-uri 'self'; form-action 'self'; object-src 'none'; frame-ancestors 'none'; upgrade-insecure-requests; script-src 'strict-dynamic' 'nonce-${nonce}'; img-src 'self' data:`,
+    `default-src 'self'; base-uri 'self'; form-action 'self'; object-src 'none'; frame-ancestors 'none'; upgrade-insecure-requests; script-src 'strict-dynamic' 'nonce-${nonce}'; img-src 'self' data:`
   )
   t.not(/nonce="([^"]+)"/.exec(second.body)?.[1], nonce, 'a fresh nonce per response')
   t.match(second.headers['content-security-policy'], /'nonce-[^']+'/)
@@ -175,11 +175,11 @@ t.test('reportOnly: true sends the document policy as Report-Only instead', asyn
   t.same(rest, (({ 'content-security-policy': _, ...others }) => others)(HTML_DEFAULTS))
   t.equal(
     reportOnly,
-    `${HTML_DEFAULTS['content-security-policy']}; script-src 'self' 'nonce-${nonce}'; style-src 'self' 'nonce-${nonce}'`,
+    `${HTML_DEFAULTS['content-security-policy']}; script-src 'self' 'nonce-${nonce}'; style-src 'self' 'nonce-${nonce}'`
   )
   t.equal(
     (await app.inject('/api')).headers['content-security-policy'],
-    API_DEFAULTS['content-security-policy'],
+    API_DEFAULTS['content-security-policy']
   )
 })
 
@@ -205,7 +205,7 @@ t.test('reportOnly as an object stages a second policy alongside, with reporting
   const res = await noDefaults.inject('/page')
   t.equal(
     res.headers['content-security-policy-report-only'],
-    "default-src 'self'; report-to main; report-uri /csp",
+    "default-src 'self'; report-to main; report-uri /csp"
   )
   t.equal(res.headers['reporting-endpoints'], 'main="/csp"')
 })
@@ -260,14 +260,14 @@ t.test('unsafe script policy is refused unless allowUnsafe', async (t) => {
     await problemsOf({ contentSecurityPolicy: { directives: { scriptSrc: ["'self'", "'unsafe-inline'"] } } }),
     [
       "headers.contentSecurityPolicy.directives.scriptSrc[1]: 'unsafe-inline' in a script policy allows XSS; set contentSecurityPolicy.allowUnsafe to opt in",
-    ],
+    ]
   )
   const app = await serve(t, {
     contentSecurityPolicy: { allowUnsafe: true, directives: { scriptSrc: ["'self'", "'unsafe-inline'"] } },
   })
   t.match(
     (await app.inject('/page')).headers['content-security-policy'],
-    /script-src 'self' 'unsafe-inline'$/,
+    /script-src 'self' 'unsafe-inline'$/
   )
 })
 
@@ -298,7 +298,7 @@ t.test('unknown directives, features and options are refused; every problem list
     [
       "headers.permissionsPolicy.geolocation[1]: must be 'self', 'src', an origin like https://example.com, or ['*'] alone",
       "headers.permissionsPolicy.geolocation[2]: must be 'self', 'src', an origin like https://example.com, or ['*'] alone",
-    ],
+    ]
   )
   t.same(await problemsOf({ contentSecurityPolicy: { nonce: [] } }), [
     'headers.contentSecurityPolicy.nonce: must not have fewer than 1 items',
@@ -312,13 +312,13 @@ t.test('option values are never echoed in errors', async (t) => {
       .register(securityPlugin, {
         headers: { cacheControl: 'SECRET\n', hsts: { maxAge: 'SECRET2' as never } },
       })
-      .ready(),
+      .ready()
   )
   t.notMatch(err.message, /SECRET/)
   t.equal(err.code, 'FST_RAMPART_INVALID_OPTIONS')
   t.match(
     err.message,
-    /^Invalid fastify-rampart options:\nheaders\.cacheControl: .*\nheaders\.hsts\.maxAge: must be integer \(got string\)$/,
+    /^Invalid fastify-rampart options:\nheaders\.cacheControl: .*\nheaders\.hsts\.maxAge: must be integer \(got string\)$/
   )
 })
 
@@ -368,7 +368,7 @@ t.test('HTML over https gets HSTS; reportOnly {} stages the default document pol
     'content-security-policy-report-only': HTML_DEFAULTS['content-security-policy'],
     'permissions-policy': HTML_PERMISSIONS.replace(
       'geolocation=()',
-      'geolocation=("http://maps.example.com")',
+      'geolocation=("http://maps.example.com")'
     ),
   })
 })

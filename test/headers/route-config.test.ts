@@ -30,7 +30,7 @@ t.test('a route object is merged over the plugin options', async (t) => {
         },
       },
     },
-    async (_req, reply) => reply.type('text/html; charset=utf-8').send('<p>'),
+    async (_req, reply) => reply.type('text/html; charset=utf-8').send('<p>')
   )
   app.get('/plain', async (_req, reply) => reply.type('text/html; charset=utf-8').send('<p>'))
   t.same(headersOf(await app.inject('/public')), {
@@ -63,7 +63,7 @@ t.test('a route can turn on the HTML profile and a nonce', async (t) => {
     {
       config: { security: { headers: { profile: 'html', contentSecurityPolicy: { nonce: ['scriptSrc'] } } } },
     },
-    async (_req, reply) => ({ nonce: reply.cspNonce }),
+    async (_req, reply) => ({ nonce: reply.cspNonce })
   )
   const res = await app.inject('/app')
   const { nonce } = res.json()
@@ -85,7 +85,7 @@ t.test('a route config shared by several routes works for each', async (t) => {
   t.equal(
     (await app.inject({ method: 'HEAD', url: '/a' })).headers['x-frame-options'],
     'SAMEORIGIN',
-    'HEAD too',
+    'HEAD too'
   )
 })
 
@@ -102,8 +102,8 @@ t.test('bad route config throws at route add, naming the route and every problem
           },
         },
       },
-      async () => 1,
-    ),
+      async () => 1
+    )
   )
   t.equal(err.code, 'FST_RAMPART_INVALID_ROUTE_CONFIG')
   t.same(err.problems, [
@@ -119,14 +119,14 @@ t.test('bad route config throws at route add, naming the route and every problem
       {
         config: { security: { headers: { contentSecurityPolicy: { directives: { scriptSrc: ['self'] } } } } },
       },
-      async () => 1,
-    ),
+      async () => 1
+    )
   )
   t.same(csp.problems, [
     "config.security.headers.contentSecurityPolicy.directives.scriptSrc[0]: the keyword must be quoted ('self'); unquoted it names a host",
   ])
   const notObject = await caught(() =>
-    app.get('/z', { config: { security: { headers: 'off' as never } } }, async () => 1),
+    app.get('/z', { config: { security: { headers: 'off' as never } } }, async () => 1)
   )
   t.same(notObject.problems, ['config.security.headers: must be false or an object (got string)'])
 
@@ -138,7 +138,7 @@ t.test('the security container itself is checked', async (t) => {
   const app = makeApp(t)
   await app.register(securityPlugin)
   const typo = await caught(() =>
-    app.get('/a', { config: { security: { header: false } as never } }, async () => 1),
+    app.get('/a', { config: { security: { header: false } as never } }, async () => 1)
   )
   t.same(typo.problems, [
     'config.security.header: is not a known option (expected headers, trustedHost, cors, rateLimit)',
@@ -149,7 +149,7 @@ t.test('the security container itself is checked', async (t) => {
       url: '/b',
       config: { security: true as never },
       handler: async () => 1,
-    }),
+    })
   )
   t.match(wrong.message, /route GET,POST \/b/)
   t.same(wrong.problems, ['config.security: must be an object (got boolean)'])
@@ -179,7 +179,7 @@ t.test('two scopes with different options keep their own route sets', async (t) 
         await child.register(headersPlugin, { frameOptions, cacheControl: 'private' })
         child.get('/', { config: { security: { headers: { cacheControl: 'no-cache' } } } }, async () => ({}))
       },
-      { prefix },
+      { prefix }
     )
   }
   for (const [url, want] of [

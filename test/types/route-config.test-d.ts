@@ -18,7 +18,7 @@ app.get('/ok', { config: { security: { headers: false } } }, async () => 'ok')
 app.get(
   '/ok2',
   { config: { security: { headers: { cacheControl: 'public, max-age=60' } } } },
-  async () => 'ok',
+  async () => 'ok'
 )
 
 // Fastify infers a route's config type from an inline literal, which
@@ -38,7 +38,7 @@ app.get<{ Reply: string }>(
     // @ts-expect-error explicit generics check inline config too
     config: { security: { headers: { hsts: { maxAge: 'long' } } } },
   },
-  async () => 'no',
+  async () => 'no'
 )
 
 app.get('/nonce', async (_req, reply) => {
