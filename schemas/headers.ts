@@ -254,7 +254,7 @@ export const HeadersOptionsSchema = Type.Object(
       Type.Union([Type.Literal(false), Type.Literal('off'), Type.Literal('on')], { default: 'off' })
     ),
     /** `true` sends `X-XSS-Protection: 0`, the only safe value (the auditor it controlled caused leaks). */
-    xssProtection: Type.Optional(Type.Boolean({ default: false })),
+    xssProtection: Type.Optional(Type.Union([Type.Boolean(), Type.Literal('0')], { default: false })),
     /** Response headers removed because they advertise the stack. */
     removeHeaders: Type.Optional(
       Type.Array(

@@ -16,6 +16,7 @@ function refuseObsolete (input: unknown, path: string, problems: string[]): unkn
     )
     delete out.frameOptions
   }
+  if (out.xssProtection === '0') out.xssProtection = true
   if (out.xssProtection !== undefined && typeof out.xssProtection !== 'boolean') {
     problems.push(
       `${path}.xssProtection: X-XSS-Protection: 1 enabled an auditor that leaked data and is gone from browsers; only 0 is safe (set true to send 0, false to omit)`

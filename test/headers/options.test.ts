@@ -240,6 +240,11 @@ t.test('report URLs and groups are checked', async (t) => {
   t.pass('http://localhost is allowed for development')
 })
 
+t.test("xssProtection: '0' is the same as true", async (t) => {
+  const app = await serve(t, { xssProtection: '0' })
+  t.equal((await app.inject('/api')).headers['x-xss-protection'], '0')
+})
+
 t.test('obsolete and harmful settings are refused with the reason', async (t) => {
   t.same(await problemsOf({ frameOptions: 'ALLOW-FROM https://x.example' }), [
     'headers.frameOptions: ALLOW-FROM is obsolete and ignored by current browsers; use contentSecurityPolicy.directives.frameAncestors',
