@@ -1,8 +1,21 @@
 import type { SecurityRouteConfig } from './schemas/security.js'
 
-export { InvalidOptionsError, InvalidRouteConfigError, type ProblemsError } from './lib/errors.js'
+export {
+  InvalidOptionsError,
+  InvalidRouteConfigError,
+  UntrustedHostError,
+  type ProblemsError,
+} from './lib/errors.js'
+export {
+  TrustedHostOptionsSchema,
+  TrustedHostRouteSchema,
+  type TrustedHostOptions,
+  type TrustedHostRouteConfig,
+} from './schemas/trusted-host.js'
 export { default as headersPlugin } from './plugins/headers/plugin.js'
 export { default as securityPlugin, default } from './plugins/security.js'
+export { default as trustedHostPlugin } from './plugins/trusted-host/plugin.js'
+export { hostsFromEnv, type HostsFromEnvOptions } from './plugins/trusted-host/env.js'
 export {
   type CspDirectives,
   CspDirectivesSchema,

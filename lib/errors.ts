@@ -17,6 +17,9 @@ export const InvalidRouteConfigError = createError(
   500
 )
 
+/** Sent (400) when a request's Host is malformed or not on the allowlist. */
+export const UntrustedHostError = createError('FST_RAMPART_UNTRUSTED_HOST', 'Invalid host header', 400)
+
 export interface ProblemsError extends Error {
   code: string
   problems: string[]

@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox'
 import type { HeadersOptions, HeadersRouteConfig } from './headers.js'
+import type { TrustedHostOptions, TrustedHostRouteConfig } from './trusted-host.js'
 
 // securityPlugin only checks the shape of its own object; each key's
 // contents are checked by the plugin it is handed to, with the same
@@ -9,16 +10,20 @@ const PluginSlot = Type.Union([Type.Literal(false), Type.Object({})])
 export const SecurityOptionsSchema = Type.Object(
   {
     headers: Type.Optional(PluginSlot),
+    trustedHost: Type.Optional(PluginSlot),
   },
   { additionalProperties: false }
 )
 
-export interface SecurityOptions extends Omit<Static<typeof SecurityOptionsSchema>, 'headers'> {
-  /** Security response headers; `false` to skip. Default: on with the defaults below. */
+export interface SecurityOptions extends Omit<Static<typeof SecurityOptionsSchema>, 'headers' | 'trustedHost'> {
+  /** Security response headers; `false` to skip. Default: on. */
   headers?: false | HeadersOptions
+  /** Host allowlist; off until given. */
+  trustedHost?: false | TrustedHostOptions
 }
 
 /** Everything `config.security` accepts on a route; each plugin reads its own key. */
 export interface SecurityRouteConfig {
   headers?: HeadersRouteConfig
+  trustedHost?: TrustedHostRouteConfig
 }
