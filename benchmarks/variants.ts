@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify'
-import { headersPlugin } from '../index.js'
+import { headersPlugin, trustedHostPlugin } from '../index.js'
 
 // The official plugins are loaded by a computed name so their type
 // declarations stay out of our compilation: @fastify/helmet declares
@@ -40,6 +40,12 @@ export const VARIANTS: Record<string, { label: string; build: (app: FastifyInsta
         for (const [k, v] of pairs) r.header(k, v)
         done(null, p)
       })
+    },
+  },
+  'rampart-host': {
+    label: 'rampart host',
+    build: async (app) => {
+      await app.register(trustedHostPlugin, { allowedHosts: ['127.0.0.1', 'localhost'] })
     },
   },
   helmet: {

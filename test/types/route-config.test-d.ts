@@ -1,7 +1,7 @@
 // Checked by `tsc --noEmit` (npm test): each @ts-expect-error line must fail
 // to compile, so a loosened type breaks the build.
 import Fastify, { type FastifyContextConfig, type RouteShorthandOptions } from 'fastify'
-import { type CspDirectives, type HeadersOptions, headersPlugin, securityPlugin } from '../../index.js'
+import { type CspDirectives, type HeadersOptions, headersPlugin, securityPlugin, trustedHostPlugin } from '../../index.js'
 
 const app = Fastify()
 await app.register(securityPlugin, { headers: { frameOptions: 'SAMEORIGIN', hsts: { maxAge: 600 } } })
@@ -47,6 +47,14 @@ app.get('/nonce', async (_req, reply) => {
   reply.cspNonce = 'x'
   return nonce
 })
+
+await app.register(securityPlugin, { trustedHost: { allowedHosts: ['example.com'], redirect: { https: true } } })
+// @ts-expect-error allowedHosts is required
+await app.register(trustedHostPlugin, { useForwardedHost: true })
+export const exempt: FastifyContextConfig = { security: { trustedHost: false } }
+export const ownHosts: FastifyContextConfig = { security: { trustedHost: { allowedHosts: ['admin.example.com'] } } }
+// @ts-expect-error allowedHosts is a list
+export const hostsAsString: FastifyContextConfig = { security: { trustedHost: { allowedHosts: 'a.example' } } }
 
 export const typed: HeadersOptions = { permissionsPolicy: { camera: ['self'] } }
 // @ts-expect-error unknown Permissions-Policy feature
