@@ -4,6 +4,7 @@ export {
   InvalidOptionsError,
   InvalidRouteConfigError,
   UntrustedHostError,
+  CorsPreflightRefusedError,
   type ProblemsError,
 } from './lib/errors.js'
 export {
@@ -12,9 +13,11 @@ export {
   type TrustedHostOptions,
   type TrustedHostRouteConfig,
 } from './schemas/trusted-host.js'
+export { CorsOptionsSchema, CorsRouteSchema, type CorsOptions, type CorsRouteConfig } from './schemas/cors.js'
 export { default as headersPlugin } from './plugins/headers/plugin.js'
 export { default as securityPlugin, default } from './plugins/security.js'
 export { default as trustedHostPlugin } from './plugins/trusted-host/plugin.js'
+export { default as corsPlugin } from './plugins/cors/plugin.js'
 export { hostsFromEnv, type HostsFromEnvOptions } from './plugins/trusted-host/env.js'
 export {
   type CspDirectives,

@@ -66,7 +66,13 @@ try {
     for (const name of order) {
       const { port, child } = servers.get(name)!
       const cpuBefore = await cpuOf(child)
-      const result = await autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration })
+      // Every variant gets the same browser-like request: an allowed cross-origin GET.
+      const result = await autocannon({
+        url: `http://127.0.0.1:${port}/`,
+        connections,
+        duration,
+        headers: { origin: 'https://app.example.com' },
+      })
       const cpuAfter = await cpuOf(child)
       if (result.non2xx > 0 || result.errors > 0) { throw new Error(`${name}: ${result.non2xx} non-2xx, ${result.errors} errors`) }
       const sample = samples.get(name)!
@@ -93,13 +99,13 @@ const rows = names.map((name) => {
     cpu,
   }
 })
-const helmetRps = rows.find((r) => r.name === 'helmet')!.rps
 
 const bareCpu = rows.find((r) => r.name === 'bare')!.cpu
 const header = '| variant | req/s (median) | p99 ms | × bare | × official | server CPU µs/req | CPU × bare |'
 const lines = [header, '|---|---:|---:|---:|---:|---:|---:|']
 for (const r of rows) {
-  const official = r.name === 'rampart-headers' ? (r.rps / helmetRps).toFixed(2) : ''
+  const counterpart = rows.find((o) => o.name === VARIANTS[r.name].official)
+  const official = counterpart === undefined ? '' : (r.rps / counterpart.rps).toFixed(2)
   lines.push(
     `| ${r.label} | ${Math.round(r.rps)} | ${r.p99.toFixed(1)} | ${r.ratio.toFixed(2)} | ${official} | ${r.cpu.toFixed(1)} | ${(r.cpu / bareCpu).toFixed(2)} |`
   )
@@ -112,7 +118,7 @@ const versions = (pkg: string) =>
 const meta = [
   `Date: ${new Date().toISOString()}`,
   `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.platform} ${process.arch}`,
-  `Node ${process.version}, fastify ${await versions('fastify')}, @fastify/helmet ${await versions('@fastify/helmet')}, autocannon ${await versions('autocannon')}`,
+  `Node ${process.version}, fastify ${await versions('fastify')}, @fastify/helmet ${await versions('@fastify/helmet')}, @fastify/cors ${await versions('@fastify/cors')}, autocannon ${await versions('autocannon')}`,
   `Method: ${rounds} interleaved rounds × ${duration} s per variant, ${connections} connections, each server in its own process on 127.0.0.1${pin ? ' pinned to core 0, load generator on core 1' : ''}; median of rounds. "× official" compares with the equivalent official plugin.`,
 ]
 if (!quick) {

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify'
-import { headersPlugin, trustedHostPlugin } from '../index.js'
+import { corsPlugin, headersPlugin, trustedHostPlugin } from '../index.js'
 
 // The official plugins are loaded by a computed name so their type
 // declarations stay out of our compilation: @fastify/helmet declares
@@ -12,10 +12,18 @@ async function official (name: string): Promise<FastifyPluginAsync<Record<string
  * Each benchmark variant: how to build the app. Every variant serves the
  * same JSON route, so the difference is the plugins' per-request cost.
  */
-export const VARIANTS: Record<string, { label: string; build: (app: FastifyInstance) => Promise<void> }> = {
+export interface Variant {
+  label: string
+  /** The variant of the official plugin doing the same job, for the "× official" column. */
+  official?: string
+  build: (app: FastifyInstance) => Promise<void>
+}
+
+export const VARIANTS: Record<string, Variant> = {
   bare: { label: 'bare Fastify', build: async () => {} },
   'rampart-headers': {
     label: 'rampart headers',
+    official: 'helmet',
     build: async (app) => {
       await app.register(headersPlugin)
     },
@@ -46,6 +54,19 @@ export const VARIANTS: Record<string, { label: string; build: (app: FastifyInsta
     label: 'rampart host',
     build: async (app) => {
       await app.register(trustedHostPlugin, { allowedHosts: ['127.0.0.1', 'localhost'] })
+    },
+  },
+  'rampart-cors': {
+    label: 'rampart cors',
+    official: 'fastify-cors',
+    build: async (app) => {
+      await app.register(corsPlugin, { origins: ['https://app.example.com'] })
+    },
+  },
+  'fastify-cors': {
+    label: '@fastify/cors',
+    build: async (app) => {
+      await app.register(await official('@fastify/cors'), { origin: ['https://app.example.com'] })
     },
   },
   helmet: {

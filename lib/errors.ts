@@ -20,6 +20,9 @@ export const InvalidRouteConfigError = createError(
 /** Sent (400) when a request's Host is malformed or not on the allowlist. */
 export const UntrustedHostError = createError('FST_RAMPART_UNTRUSTED_HOST', 'Invalid host header', 400)
 
+/** Sent (403, no CORS headers) when a CORS preflight is refused: origin, method or a header not allowed. */
+export const CorsPreflightRefusedError = createError('FST_RAMPART_CORS_PREFLIGHT_REFUSED', 'CORS preflight refused', 403)
+
 export interface ProblemsError extends Error {
   code: string
   problems: string[]

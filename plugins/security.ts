@@ -3,7 +3,9 @@ import fp from 'fastify-plugin'
 import { checkOptions } from '../lib/options.js'
 import type { HeadersOptions } from '../schemas/headers.js'
 import { type SecurityOptions, SecurityOptionsSchema } from '../schemas/security.js'
+import type { CorsOptions } from '../schemas/cors.js'
 import type { TrustedHostOptions } from '../schemas/trusted-host.js'
+import corsPlugin from './cors/plugin.js'
 import headersPlugin from './headers/plugin.js'
 import trustedHostPlugin from './trusted-host/plugin.js'
 
@@ -16,6 +18,9 @@ async function securityPlugin (fastify: FastifyInstance, options: SecurityOption
   const checked = checkOptions<SecurityOptions>(SecurityOptionsSchema, options, '')
   if (checked.trustedHost !== undefined && checked.trustedHost !== false) {
     await fastify.register(trustedHostPlugin, options.trustedHost as TrustedHostOptions)
+  }
+  if (checked.cors !== undefined && checked.cors !== false) {
+    await fastify.register(corsPlugin, options.cors as CorsOptions)
   }
   if (checked.headers !== false) {
     await fastify.register(headersPlugin, (options.headers || {}) as HeadersOptions)

@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox'
 import type { HeadersOptions, HeadersRouteConfig } from './headers.js'
+import type { CorsOptions, CorsRouteConfig } from './cors.js'
 import type { TrustedHostOptions, TrustedHostRouteConfig } from './trusted-host.js'
 
 // securityPlugin only checks the shape of its own object; each key's
@@ -11,19 +12,23 @@ export const SecurityOptionsSchema = Type.Object(
   {
     headers: Type.Optional(PluginSlot),
     trustedHost: Type.Optional(PluginSlot),
+    cors: Type.Optional(PluginSlot),
   },
   { additionalProperties: false }
 )
 
-export interface SecurityOptions extends Omit<Static<typeof SecurityOptionsSchema>, 'headers' | 'trustedHost'> {
+export interface SecurityOptions extends Omit<Static<typeof SecurityOptionsSchema>, 'headers' | 'trustedHost' | 'cors'> {
   /** Security response headers; `false` to skip. Default: on. */
   headers?: false | HeadersOptions
   /** Host allowlist; off until given. */
   trustedHost?: false | TrustedHostOptions
+  /** CORS allowlist; off until given. */
+  cors?: false | CorsOptions
 }
 
 /** Everything `config.security` accepts on a route; each plugin reads its own key. */
 export interface SecurityRouteConfig {
   headers?: HeadersRouteConfig
   trustedHost?: TrustedHostRouteConfig
+  cors?: CorsRouteConfig
 }

@@ -1,5 +1,5 @@
 import { domainToASCII } from 'node:url'
-import { parse as parseDomain } from 'tldts'
+import { isPublicSuffix } from '../../lib/public-suffix.js'
 import { parseHost } from './host.js'
 
 // Allowlist entries, normalised once at registration. A wildcard is only a
@@ -17,17 +17,6 @@ function toASCII (entry: string): string | undefined {
   const rest = colon === -1 ? '' : entry.slice(colon)
   const ascii = domainToASCII(host)
   return ascii === '' ? undefined : ascii + rest
-}
-
-/**
- * A wildcard directly over a public suffix (`*.com`, `*.co.uk`, `*.github.io`)
- * would trust every site under it. The Public Suffix List (through tldts)
- * decides; single-label names count too (PSL's default rule), except
- * `localhost`, whose subdomains RFC 6761 reserves for loopback.
- */
-function isPublicSuffix (suffix: string): boolean {
-  if (suffix === 'localhost') return false
-  return parseDomain(suffix, { allowPrivateDomains: true }).publicSuffix === suffix
 }
 
 export function parseEntry (raw: string, where: string, problems: string[]): HostEntry | undefined {
