@@ -5,6 +5,8 @@ export {
   InvalidRouteConfigError,
   UntrustedHostError,
   CorsPreflightRefusedError,
+  RateLimitedError,
+  RateLimitUnavailableError,
   type ProblemsError,
 } from './lib/errors.js'
 export {
@@ -14,10 +16,21 @@ export {
   type TrustedHostRouteConfig,
 } from './schemas/trusted-host.js'
 export { CorsOptionsSchema, CorsRouteSchema, type CorsOptions, type CorsRouteConfig } from './schemas/cors.js'
+export {
+  RateLimitOptionsSchema,
+  RateLimitRouteSchema,
+  type RateLimitOptions,
+  type RateLimitRouteConfig,
+} from './schemas/rate-limit.js'
 export { default as headersPlugin } from './plugins/headers/plugin.js'
 export { default as securityPlugin, default } from './plugins/security.js'
 export { default as trustedHostPlugin } from './plugins/trusted-host/plugin.js'
 export { default as corsPlugin } from './plugins/cors/plugin.js'
+export { default as rateLimitPlugin } from './plugins/rate-limit/plugin.js'
+export { MemoryStore } from './plugins/rate-limit/memory-store.js'
+export { RedisStore, LIMITER_REDIS_OPTIONS } from './plugins/rate-limit/redis-store.js'
+export type { RateLimitStore } from './plugins/rate-limit/store.js'
+export { decide as gcraDecide, type GcraDecision, type GcraParams } from './plugins/rate-limit/gcra.js'
 export { hostsFromEnv, type HostsFromEnvOptions } from './plugins/trusted-host/env.js'
 export {
   type CspDirectives,

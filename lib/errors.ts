@@ -23,6 +23,12 @@ export const UntrustedHostError = createError('FST_RAMPART_UNTRUSTED_HOST', 'Inv
 /** Sent (403, no CORS headers) when a CORS preflight is refused: origin, method or a header not allowed. */
 export const CorsPreflightRefusedError = createError('FST_RAMPART_CORS_PREFLIGHT_REFUSED', 'CORS preflight refused', 403)
 
+/** Sent (429) when a client is over its rate limit. */
+export const RateLimitedError = createError('FST_RAMPART_RATE_LIMITED', 'Rate limit exceeded, retry in %s seconds', 429)
+
+/** Sent (503) when the rate-limit store fails and `onStoreError` is `'closed'`. */
+export const RateLimitUnavailableError = createError('FST_RAMPART_RATE_LIMIT_UNAVAILABLE', 'Service temporarily unavailable', 503)
+
 export interface ProblemsError extends Error {
   code: string
   problems: string[]

@@ -18,6 +18,7 @@ export function kindOf (value: unknown): string {
 }
 
 function alternatives (schema: Schema): string[] {
+  if (typeof schema.errorMessage === 'string' && Array.isArray(schema.anyOf)) return [schema.errorMessage.replace(/^must be /, '')]
   if ('const' in schema) { return [typeof schema.const === 'string' ? `'${schema.const}'` : String(schema.const)] }
   if (Array.isArray(schema.anyOf)) return (schema.anyOf as Schema[]).flatMap(alternatives)
   if (typeof schema.errorMessage === 'string') return [schema.errorMessage.replace(/^must be /, '')]

@@ -1,30 +1,49 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { checkOptions } from '../lib/options.js'
-import type { HeadersOptions } from '../schemas/headers.js'
-import { type SecurityOptions, SecurityOptionsSchema } from '../schemas/security.js'
 import type { CorsOptions } from '../schemas/cors.js'
+import type { HeadersOptions } from '../schemas/headers.js'
+import type { RateLimitOptions } from '../schemas/rate-limit.js'
+import { type SecurityOptions, SecurityOptionsSchema } from '../schemas/security.js'
 import type { TrustedHostOptions } from '../schemas/trusted-host.js'
 import corsPlugin from './cors/plugin.js'
 import headersPlugin from './headers/plugin.js'
+import rateLimitPlugin from './rate-limit/plugin.js'
 import trustedHostPlugin from './trusted-host/plugin.js'
+
+/** Response headers the rate limiter sends, which browsers may only read when CORS exposes them. */
+export function rateLimitHeaderNames (headers: RateLimitOptions['headers']): string[] {
+  const names: string[] = []
+  if (headers === undefined || headers === 'both' || headers === 'draft') names.push('RateLimit', 'RateLimit-Policy')
+  if (headers === undefined || headers === 'both' || headers === 'legacy') {
+    names.push('X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset')
+  }
+  return [...names, 'Retry-After']
+}
+
+function on<T> (value: T | false | undefined): value is T {
+  return value !== undefined && value !== false
+}
 
 /**
  * Registers the suite from one options object, in a fixed order: the host
- * check first (onRequest), then the rest; headers are written in onSend, so
- * they also land on the answers the other plugins give (400, 403, 429, 503).
+ * check first (onRequest), then CORS (preflights before auth hooks), then
+ * the rate limit; headers are written in onSend, so they also land on the
+ * answers the other plugins give (400, 403, 429, 503).
  */
 async function securityPlugin (fastify: FastifyInstance, options: SecurityOptions): Promise<void> {
   const checked = checkOptions<SecurityOptions>(SecurityOptionsSchema, options, '')
-  if (checked.trustedHost !== undefined && checked.trustedHost !== false) {
-    await fastify.register(trustedHostPlugin, options.trustedHost as TrustedHostOptions)
+  if (on(checked.trustedHost)) await fastify.register(trustedHostPlugin, options.trustedHost as TrustedHostOptions)
+  if (on(checked.cors)) {
+    const cors = options.cors as CorsOptions
+    // Scripts can read the limit and Retry-After only if CORS exposes them.
+    const exposed = checked.rateLimit === false
+      ? cors.exposedHeaders
+      : [...new Set([...(cors.exposedHeaders ?? []), ...rateLimitHeaderNames((options.rateLimit || {}).headers)])]
+    await fastify.register(corsPlugin, { ...cors, exposedHeaders: exposed })
   }
-  if (checked.cors !== undefined && checked.cors !== false) {
-    await fastify.register(corsPlugin, options.cors as CorsOptions)
-  }
-  if (checked.headers !== false) {
-    await fastify.register(headersPlugin, (options.headers || {}) as HeadersOptions)
-  }
+  if (checked.rateLimit !== false) await fastify.register(rateLimitPlugin, (options.rateLimit || {}) as RateLimitOptions)
+  if (checked.headers !== false) await fastify.register(headersPlugin, (options.headers || {}) as HeadersOptions)
 }
 
 export default fp(securityPlugin, { fastify: '5.x', name: 'fastify-rampart' })

@@ -1,6 +1,7 @@
 import Type, { type Static } from 'typebox'
 import type { HeadersOptions, HeadersRouteConfig } from './headers.js'
 import type { CorsOptions, CorsRouteConfig } from './cors.js'
+import type { RateLimitOptions, RateLimitRouteConfig } from './rate-limit.js'
 import type { TrustedHostOptions, TrustedHostRouteConfig } from './trusted-host.js'
 
 // securityPlugin only checks the shape of its own object; each key's
@@ -13,17 +14,20 @@ export const SecurityOptionsSchema = Type.Object(
     headers: Type.Optional(PluginSlot),
     trustedHost: Type.Optional(PluginSlot),
     cors: Type.Optional(PluginSlot),
+    rateLimit: Type.Optional(PluginSlot),
   },
   { additionalProperties: false }
 )
 
-export interface SecurityOptions extends Omit<Static<typeof SecurityOptionsSchema>, 'headers' | 'trustedHost' | 'cors'> {
+export interface SecurityOptions extends Omit<Static<typeof SecurityOptionsSchema>, 'headers' | 'trustedHost' | 'cors' | 'rateLimit'> {
   /** Security response headers; `false` to skip. Default: on. */
   headers?: false | HeadersOptions
   /** Host allowlist; off until given. */
   trustedHost?: false | TrustedHostOptions
   /** CORS allowlist; off until given. */
   cors?: false | CorsOptions
+  /** Rate limiting; on by default (100 requests per minute per IP, memory store). */
+  rateLimit?: false | RateLimitOptions
 }
 
 /** Everything `config.security` accepts on a route; each plugin reads its own key. */
@@ -31,4 +35,5 @@ export interface SecurityRouteConfig {
   headers?: HeadersRouteConfig
   trustedHost?: TrustedHostRouteConfig
   cors?: CorsRouteConfig
+  rateLimit?: RateLimitRouteConfig
 }

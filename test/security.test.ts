@@ -9,17 +9,24 @@ t.test('the default export is securityPlugin', async (t) => {
 
 t.test('headers: false skips the headers plugin', async (t) => {
   const app = makeApp(t)
-  await app.register(securityPlugin, { headers: false })
+  await app.register(securityPlugin, { rateLimit: false, headers: false })
   app.get('/', async () => ({}))
   t.same(headersOf(await app.inject('/')), { 'content-type': 'application/json; charset=utf-8' })
   t.equal(app.hasReplyDecorator('cspNonce'), false)
 })
 
-t.test('zero config turns headers on', async (t) => {
+t.test('zero config turns on headers and a 100-per-minute rate limit', async (t) => {
   const app = makeApp(t)
   await app.register(securityPlugin, {})
   app.get('/', async () => ({}))
-  t.same(headersOf(await app.inject('/')), API_DEFAULTS)
+  t.same(headersOf(await app.inject('/')), {
+    ...API_DEFAULTS,
+    'ratelimit-policy': '"default";q=100;w=60',
+    ratelimit: '"default";r=99;t=1',
+    'x-ratelimit-limit': '100',
+    'x-ratelimit-remaining': '99',
+    'x-ratelimit-reset': '1',
+  })
 })
 
 t.test('unknown plugin keys and wrong shapes are refused', async (t) => {

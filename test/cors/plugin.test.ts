@@ -12,7 +12,7 @@ function corsHeaders (res: { headers: Record<string, unknown> }): Record<string,
 
 async function serve (t: Test, cors: CorsOptions) {
   const app = makeApp(t)
-  await app.register(securityPlugin, { cors })
+  await app.register(securityPlugin, { rateLimit: false, cors })
   const seen: string[] = []
   app.addHook('onRequest', async (request) => {
     seen.push(`auth ${request.method}`)
@@ -221,7 +221,7 @@ t.test('errors stay readable cross-origin', async (t) => {
 
 t.test('per route: false turns CORS off, preflight included', async (t) => {
   const app = makeApp(t)
-  await app.register(securityPlugin, { cors: { origins: [APP] } })
+  await app.register(securityPlugin, { rateLimit: false, cors: { origins: [APP] } })
   app.get('/internal', { config: { security: { cors: false } } }, async () => 'x')
   app.get('/public', async () => 'x')
   t.same(corsHeaders(await app.inject({ url: '/internal', headers: { origin: APP } })), {})
@@ -235,7 +235,7 @@ t.test('per route: false turns CORS off, preflight included', async (t) => {
 
 t.test("per route: an object overrides, and governs that route's preflight", async (t) => {
   const app = makeApp(t)
-  await app.register(securityPlugin, { cors: { origins: [APP], methods: ['GET'] } })
+  await app.register(securityPlugin, { rateLimit: false, cors: { origins: [APP], methods: ['GET'] } })
   app.route({
     method: ['GET', 'DELETE'],
     url: '/partner/:id',

@@ -6,26 +6,26 @@ import { API_DEFAULTS, caught, HSTS_DEFAULT, headersOf, makeApp, selfSignedCert 
 
 t.test('no HSTS on a plain-HTTP request', async (t) => {
   const app = makeApp(t)
-  await app.register(securityPlugin)
+  await app.register(securityPlugin, { rateLimit: false })
   app.get('/', async () => ({ ok: 1 }))
   t.same(headersOf(await app.inject('/')), API_DEFAULTS)
 })
 
 t.test('X-Forwarded-Proto: https counts only from a trusted proxy', async (t) => {
   const trusted = makeApp(t, { trustProxy: ['127.0.0.1'] })
-  await trusted.register(securityPlugin)
+  await trusted.register(securityPlugin, { rateLimit: false })
   trusted.get('/', async () => ({ ok: 1 }))
   const res = await trusted.inject({ url: '/', headers: { 'x-forwarded-proto': 'https' } })
   t.same(headersOf(res), { ...API_DEFAULTS, 'strict-transport-security': HSTS_DEFAULT })
 
   const untrusted = makeApp(t)
-  await untrusted.register(securityPlugin)
+  await untrusted.register(securityPlugin, { rateLimit: false })
   untrusted.get('/', async () => ({ ok: 1 }))
   const spoofed = await untrusted.inject({ url: '/', headers: { 'x-forwarded-proto': 'https' } })
   t.same(headersOf(spoofed), API_DEFAULTS, 'a client cannot claim https')
 
   const otherProxy = makeApp(t, { trustProxy: ['10.0.0.0/8'] })
-  await otherProxy.register(securityPlugin)
+  await otherProxy.register(securityPlugin, { rateLimit: false })
   otherProxy.get('/', async () => ({ ok: 1 }))
   const notTrusted = await otherProxy.inject({ url: '/', headers: { 'x-forwarded-proto': 'https' } })
   t.same(headersOf(notTrusted), API_DEFAULTS, 'a peer outside the trusted range cannot either')
@@ -35,7 +35,7 @@ t.test('a TLS socket gets HSTS', async (t) => {
   const { key, cert } = selfSignedCert()
   const app = Fastify({ https: { key, cert } })
   t.teardown(() => app.close())
-  await app.register(securityPlugin)
+  await app.register(securityPlugin, { rateLimit: false })
   app.get('/', async () => ({ ok: 1 }))
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as { port: number }
@@ -52,7 +52,7 @@ t.test('a TLS socket gets HSTS', async (t) => {
 
 t.test('force sends HSTS on plain HTTP, for TLS terminated elsewhere', async (t) => {
   const app = makeApp(t)
-  await app.register(securityPlugin, { headers: { hsts: { force: true, maxAge: 63072000 } } })
+  await app.register(securityPlugin, { rateLimit: false, headers: { hsts: { force: true, maxAge: 63072000 } } })
   app.get('/', async () => ({ ok: 1 }))
   t.same(headersOf(await app.inject('/')), {
     ...API_DEFAULTS,
@@ -62,7 +62,7 @@ t.test('force sends HSTS on plain HTTP, for TLS terminated elsewhere', async (t)
 
 t.test('preload and includeSubDomains options render', async (t) => {
   const app = makeApp(t)
-  await app.register(securityPlugin, { headers: { hsts: { force: true, preload: true } } })
+  await app.register(securityPlugin, { rateLimit: false, headers: { hsts: { force: true, preload: true } } })
   app.get('/', async () => ({ ok: 1 }))
   app.get(
     '/nosub',
@@ -75,7 +75,7 @@ t.test('preload and includeSubDomains options render', async (t) => {
 
 t.test('hsts: false sends none even over https', async (t) => {
   const app = makeApp(t, { trustProxy: ['127.0.0.1'] })
-  await app.register(securityPlugin, { headers: { hsts: false } })
+  await app.register(securityPlugin, { rateLimit: false, headers: { hsts: false } })
   app.get('/', async () => ({ ok: 1 }))
   const res = await app.inject({ url: '/', headers: { 'x-forwarded-proto': 'https' } })
   t.same(headersOf(res), API_DEFAULTS)
@@ -86,7 +86,7 @@ t.test('preload needs a year and includeSubDomains', async (t) => {
     { preload: true, maxAge: 86400 },
     { preload: true, includeSubDomains: false },
   ]) {
-    const err = await caught(() => Fastify().register(securityPlugin, { headers: { hsts } }).ready())
+    const err = await caught(() => Fastify().register(securityPlugin, { rateLimit: false, headers: { hsts } }).ready())
     t.equal(err.code, 'FST_RAMPART_INVALID_OPTIONS')
     t.same(err.problems, [
       'headers.hsts.preload: the preload list requires maxAge >= 31536000 and includeSubDomains',
@@ -98,6 +98,7 @@ t.test('bad HSTS values are listed', async (t) => {
   const err = await caught(() =>
     Fastify()
       .register(securityPlugin, {
+    rateLimit: false,
         headers: { hsts: { maxAge: -1, includeSubDomains: 'yes', extra: 1 } as never },
       })
       .ready()
@@ -109,7 +110,7 @@ t.test('bad HSTS values are listed', async (t) => {
   ])
   const notObject = await caught(() =>
     Fastify()
-      .register(securityPlugin, { headers: { hsts: 'on' as never } })
+      .register(securityPlugin, { rateLimit: false, headers: { hsts: 'on' as never } })
       .ready()
   )
   t.same(notObject.problems, ['headers.hsts: must be false or an object (got string)'])

@@ -5,7 +5,7 @@ import { API_DEFAULTS, caught, HTML_DEFAULTS, HTML_PERMISSIONS, headersOf, makeA
 
 async function serve (t: Test, headers: HeadersOptions) {
   const app = makeApp(t)
-  await app.register(securityPlugin, { headers })
+  await app.register(securityPlugin, { rateLimit: false, headers })
   app.get('/api', async () => ({ ok: 1 }))
   app.get('/page', async (_req, reply) =>
     reply.type('text/html; charset=utf-8').send(`<p nonce="${reply.cspNonce}">x</p>`)
@@ -16,7 +16,7 @@ async function serve (t: Test, headers: HeadersOptions) {
 async function problemsOf (headers: unknown): Promise<string[] | undefined> {
   const err = await caught(() =>
     Fastify()
-      .register(securityPlugin, { headers: headers as HeadersOptions })
+      .register(securityPlugin, { rateLimit: false, headers: headers as HeadersOptions })
       .ready()
   )
   return err.problems
@@ -117,7 +117,7 @@ t.test('profile forces the HTML or API set', async (t) => {
 
 t.test('removeHeaders takes a custom list', async (t) => {
   const app = makeApp(t)
-  await app.register(securityPlugin, { headers: { removeHeaders: ['X-AspNet-Version'] } })
+  await app.register(securityPlugin, { rateLimit: false, headers: { removeHeaders: ['X-AspNet-Version'] } })
   app.get('/', async (_req, reply) =>
     reply.header('x-aspnet-version', '4.0').header('x-powered-by', 'me').send({})
   )
@@ -234,6 +234,7 @@ t.test('report URLs and groups are checked', async (t) => {
   ])
   const local = makeApp(t)
   await local.register(securityPlugin, {
+    rateLimit: false,
     headers: { contentSecurityPolicy: { reportTo: { url: 'http://localhost:8080/r' } } },
   })
   await local.ready()
@@ -315,6 +316,7 @@ t.test('option values are never echoed in errors', async (t) => {
   const err = await caught(() =>
     Fastify()
       .register(securityPlugin, {
+    rateLimit: false,
         headers: { cacheControl: 'SECRET\n', hsts: { maxAge: 'SECRET2' as never } },
       })
       .ready()
@@ -360,6 +362,7 @@ t.test("Fastify's own register keys are ignored", async (t) => {
 t.test('HTML over https gets HSTS; reportOnly {} stages the default document policy', async (t) => {
   const app = makeApp(t, { trustProxy: ['127.0.0.1'] })
   await app.register(securityPlugin, {
+    rateLimit: false,
     headers: {
       contentSecurityPolicy: { reportOnly: {} },
       permissionsPolicy: { geolocation: ['http://maps.example.com'] },

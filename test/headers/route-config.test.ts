@@ -5,7 +5,7 @@ import { API_DEFAULTS, caught, HTML_DEFAULTS, headersOf, makeApp } from '../help
 
 t.test('headers: false turns the plugin off for one route only', async (t) => {
   const app = makeApp(t)
-  await app.register(securityPlugin)
+  await app.register(securityPlugin, { rateLimit: false })
   app.get('/off', { config: { security: { headers: false } } }, async () => ({ ok: 1 }))
   app.get('/on', async () => ({ ok: 1 }))
   t.same(headersOf(await app.inject('/off')), { 'content-type': 'application/json; charset=utf-8' })
@@ -15,6 +15,7 @@ t.test('headers: false turns the plugin off for one route only', async (t) => {
 t.test('a route object is merged over the plugin options', async (t) => {
   const app = makeApp(t)
   await app.register(securityPlugin, {
+    rateLimit: false,
     headers: { frameOptions: 'SAMEORIGIN', contentSecurityPolicy: { directives: { imgSrc: ["'self'"] } } },
   })
   app.get(
@@ -49,7 +50,7 @@ t.test('a route object is merged over the plugin options', async (t) => {
 
 t.test('cacheControl: false on a route leaves caching to the handler', async (t) => {
   const app = makeApp(t)
-  await app.register(securityPlugin)
+  await app.register(securityPlugin, { rateLimit: false })
   app.get('/health', { config: { security: { headers: { cacheControl: false } } } }, async () => ({ ok: 1 }))
   const { 'cache-control': _, ...rest } = API_DEFAULTS
   t.same(headersOf(await app.inject('/health')), rest)
@@ -57,7 +58,7 @@ t.test('cacheControl: false on a route leaves caching to the handler', async (t)
 
 t.test('a route can turn on the HTML profile and a nonce', async (t) => {
   const app = makeApp(t)
-  await app.register(securityPlugin)
+  await app.register(securityPlugin, { rateLimit: false })
   app.get(
     '/app',
     {
@@ -76,7 +77,7 @@ t.test('a route can turn on the HTML profile and a nonce', async (t) => {
 
 t.test('a route config shared by several routes works for each', async (t) => {
   const app = makeApp(t)
-  await app.register(securityPlugin)
+  await app.register(securityPlugin, { rateLimit: false })
   const config = { security: { headers: { frameOptions: 'SAMEORIGIN' as const } } }
   app.get('/a', { config }, async () => ({}))
   app.get('/b', { config }, async () => ({}))
@@ -91,7 +92,7 @@ t.test('a route config shared by several routes works for each', async (t) => {
 
 t.test('bad route config throws at route add, naming the route and every problem', async (t) => {
   const app = makeApp(t)
-  await app.register(securityPlugin)
+  await app.register(securityPlugin, { rateLimit: false })
   const err = await caught(() =>
     app.get(
       '/x',
@@ -136,7 +137,7 @@ t.test('bad route config throws at route add, naming the route and every problem
 
 t.test('the security container itself is checked', async (t) => {
   const app = makeApp(t)
-  await app.register(securityPlugin)
+  await app.register(securityPlugin, { rateLimit: false })
   const typo = await caught(() =>
     app.get('/a', { config: { security: { header: false } as never } }, async () => 1)
   )

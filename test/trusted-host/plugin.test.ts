@@ -14,7 +14,7 @@ const REFUSED = {
 
 async function serve (t: Test, trustedHost: TrustedHostOptions, fastifyOptions = {}) {
   const app = makeApp(t, fastifyOptions)
-  await app.register(securityPlugin, { trustedHost })
+  await app.register(securityPlugin, { rateLimit: false, trustedHost })
   const seen: string[] = []
   app.addHook('onRequest', async (request) => {
     seen.push(`hook ${request.url}`)
@@ -168,6 +168,7 @@ t.test('bad options are listed', async (t) => {
   const err = await caught(() =>
     Fastify()
       .register(securityPlugin, {
+    rateLimit: false,
         trustedHost: { allowedHosts: ['*.com', 'ex*ample.com', 'https://a.example', ''], redirect: { exemptPaths: ['health'] } },
       })
       .ready()
@@ -192,7 +193,7 @@ t.test('bad options are listed', async (t) => {
 
 t.test('per route: false exempts, an object replaces the allowlist', async (t) => {
   const app = makeApp(t)
-  await app.register(securityPlugin, { trustedHost: { allowedHosts: ['example.com'] } })
+  await app.register(securityPlugin, { rateLimit: false, trustedHost: { allowedHosts: ['example.com'] } })
   app.get('/health', { config: { security: { trustedHost: false } } }, async () => ({ ok: 1 }))
   app.get('/admin', { config: { security: { trustedHost: { allowedHosts: ['admin.example.com'] } } } }, async () => 'a')
   app.get('/', async () => 'home')
@@ -227,6 +228,7 @@ t.test('bad route config throws at route add', async (t) => {
 t.test('redirect.https sends 308 to https except on exempt paths; the host must be trusted first', async (t) => {
   const app = makeApp(t, { trustProxy: ['127.0.0.1'] })
   await app.register(securityPlugin, {
+    rateLimit: false,
     trustedHost: { allowedHosts: ['example.com', 'localhost:8080'], redirect: { https: true, exemptPaths: ['/health'] } },
   })
   app.get('/*', async () => 'ok')
@@ -245,6 +247,7 @@ t.test('redirect.https sends 308 to https except on exempt paths; the host must 
 t.test('redirect.www sends the apex to www. when www. is listed exactly', async (t) => {
   const app = makeApp(t)
   await app.register(securityPlugin, {
+    rateLimit: false,
     trustedHost: {
       allowedHosts: ['example.com', 'www.example.com', 'api.example.com', 'shop.test:8080', 'www.shop.test:8080', '127.0.0.1'],
       redirect: { www: true },

@@ -11,7 +11,7 @@ import { securityPlugin, trustedHostPlugin } from '../../index.js'
 async function listen (t: Test, http2 = false) {
   const app = (http2 ? Fastify({ http2: true }) : Fastify()) as unknown as FastifyInstance
   t.teardown(() => app.close())
-  await app.register(securityPlugin, { trustedHost: { allowedHosts: ['good.example', '127.0.0.1'] } })
+  await app.register(securityPlugin, { rateLimit: false, trustedHost: { allowedHosts: ['good.example', '127.0.0.1'] } })
   let handled = 0
   app.get('/*', async () => {
     handled++

@@ -1,7 +1,7 @@
 // Checked by `tsc --noEmit` (npm test): each @ts-expect-error line must fail
 // to compile, so a loosened type breaks the build.
 import Fastify, { type FastifyContextConfig, type RouteShorthandOptions } from 'fastify'
-import { type CspDirectives, type HeadersOptions, headersPlugin, securityPlugin, trustedHostPlugin } from '../../index.js'
+import { type CspDirectives, type HeadersOptions, headersPlugin, securityPlugin, trustedHostPlugin, corsPlugin } from '../../index.js'
 
 const app = Fastify()
 await app.register(securityPlugin, { headers: { frameOptions: 'SAMEORIGIN', hsts: { maxAge: 600 } } })
@@ -55,6 +55,15 @@ export const exempt: FastifyContextConfig = { security: { trustedHost: false } }
 export const ownHosts: FastifyContextConfig = { security: { trustedHost: { allowedHosts: ['admin.example.com'] } } }
 // @ts-expect-error allowedHosts is a list
 export const hostsAsString: FastifyContextConfig = { security: { trustedHost: { allowedHosts: 'a.example' } } }
+
+await app.register(securityPlugin, { cors: { origins: ['https://app.example.com'], credentials: true } })
+await app.register(corsPlugin, { origins: ['*'], originMatcher: (origin: string) => origin.endsWith('.example.net') })
+// @ts-expect-error origins are strings, not RegExps
+await app.register(corsPlugin, { origins: [/example/] })
+export const corsOff: FastifyContextConfig = { security: { cors: false } }
+export const corsRoute: FastifyContextConfig = { security: { cors: { methods: ['GET', 'DELETE'], credentials: true } } }
+// @ts-expect-error maxAge is a number of seconds
+export const corsMaxAge: FastifyContextConfig = { security: { cors: { maxAge: '10m' } } }
 
 export const typed: HeadersOptions = { permissionsPolicy: { camera: ['self'] } }
 // @ts-expect-error unknown Permissions-Policy feature

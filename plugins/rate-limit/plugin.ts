@@ -1,0 +1,256 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import fp from 'fastify-plugin'
+import { Compile } from 'typebox/compile'
+import { type AddressMatcher, compileAddresses, ipKey } from '../../lib/client-ip.js'
+import { isPlainObject } from '../../lib/copy.js'
+import { invalidOptions, invalidRouteConfig, RateLimitedError, RateLimitUnavailableError } from '../../lib/errors.js'
+import { createLogLimiter } from '../../lib/log-limiter.js'
+import { collectOptions, kindOf, withoutRegisterKeys } from '../../lib/options.js'
+import { attachToRoute, routeName, routeSecurityConfig } from '../../lib/route-config.js'
+import { trustProxyOf } from '../../lib/trust-proxy.js'
+import { type RateLimitOptions, RateLimitOptionsSchema, RateLimitRouteSchema } from '../../schemas/rate-limit.js'
+import { type Bucket, makeBucket, rateLimitValue } from './buckets.js'
+import type { GcraDecision } from './gcra.js'
+import { MemoryStore } from './memory-store.js'
+import { RedisStore } from './redis-store.js'
+
+type Resolved = Required<Omit<RateLimitOptions, 'burst' | 'hook' | 'principal' | 'tiers' | 'tier' | 'allowList' | 'store' | 'now'>> &
+  Pick<RateLimitOptions, 'burst' | 'hook' | 'principal' | 'tiers' | 'tier' | 'allowList' | 'now'> & {
+    store?: { redis: NonNullable<RateLimitOptions['store']>['redis']; prefix: string; timeoutMs: number }
+  }
+
+interface RouteLimit {
+  bucket: Bucket
+  /** Tier name → bucket, for routes on the plugin-wide limit. */
+  tiers: Map<string, Bucket> | undefined
+}
+
+const RouteConfigCheck = Compile(RateLimitRouteSchema)
+const LOG_INTERVAL_MS = 10_000
+/** After a store failure, skip it for this long: no request waits on a store known to be down. */
+const BREAKER_MS = 1000
+const OPEN = Symbol('rampart.rateLimit.open')
+const CLOSED = Symbol('rampart.rateLimit.closed')
+type Outcome = GcraDecision | typeof OPEN | typeof CLOSED
+
+const UNAVAILABLE = JSON.stringify({
+  statusCode: 503,
+  code: 'FST_RAMPART_RATE_LIMIT_UNAVAILABLE',
+  error: 'Service Unavailable',
+  message: new RateLimitUnavailableError().message,
+})
+
+function limitedBody (seconds: number): string {
+  return JSON.stringify({
+    statusCode: 429,
+    code: 'FST_RAMPART_RATE_LIMITED',
+    error: 'Too Many Requests',
+    message: new RateLimitedError(seconds).message,
+  })
+}
+
+async function rateLimitPlugin (fastify: FastifyInstance, options: RateLimitOptions): Promise<void> {
+  const problems: string[] = []
+  const resolved = collectOptions<Resolved>(RateLimitOptionsSchema, withoutRegisterKeys(options), 'rateLimit', problems)
+  if (problems.length > 0) throw invalidOptions(problems)
+
+  if (trustProxyOf(fastify) === true && !resolved.acknowledgeTrustAllProxies) {
+    problems.push(
+      "rateLimit: Fastify's trustProxy: true believes every X-Forwarded-For hop, so any client can pick its own IP and escape the limit; set trustProxy to your proxies (e.g. ['10.0.0.0/8'] or a hop count), or set acknowledgeTrustAllProxies if a proxy you control always overwrites the header",
+    )
+  }
+  const defaultBucket = makeBucket(resolved.name, resolved, 1, 'rateLimit', problems)
+  const tierBuckets = new Map<string, Bucket>()
+  for (const [tier, limits] of Object.entries(resolved.tiers ?? {})) {
+    tierBuckets.set(tier, makeBucket(`${resolved.name}.${tier}`, limits, 1, `rateLimit.tiers.${tier}`, problems))
+  }
+  let allowListed: AddressMatcher | ((request: FastifyRequest) => boolean) | undefined
+  let allowListIsFunction = false
+  if (Array.isArray(resolved.allowList)) {
+    allowListed = compileAddresses(resolved.allowList, 'rateLimit.allowList', problems)
+  } else if (resolved.allowList !== undefined) {
+    allowListed = resolved.allowList
+    allowListIsFunction = true
+  }
+  if (problems.length > 0) throw invalidOptions(problems)
+
+  const defaultRoute: RouteLimit = { bucket: defaultBucket, tiers: tierBuckets.size > 0 ? tierBuckets : undefined }
+  const principal = resolved.principal
+  const tier = resolved.tier
+  const ipv6Prefix = resolved.ipv6Prefix
+  const draft = resolved.headers === 'both' || resolved.headers === 'draft'
+  const legacy = resolved.headers === 'both' || resolved.headers === 'legacy'
+  const logLimiter = createLogLimiter(LOG_INTERVAL_MS)
+  const now = resolved.now ?? Date.now
+
+  const memory = new MemoryStore({
+    maxKeys: resolved.maxKeys,
+    now,
+    onFull: () =>
+      fastify.log.error(
+        { maxKeys: resolved.maxKeys },
+        'fastify-rampart: the rate-limit memory store is full of limited clients; new clients are limited until some expire',
+      ),
+  })
+  const redis = resolved.store === undefined ? undefined : new RedisStore(resolved.store)
+  const onStoreError = resolved.onStoreError
+  let downUntil = 0
+  if (redis !== undefined) fastify.addHook('onClose', async () => redis.close())
+
+  function warn (request: FastifyRequest, fields: Record<string, unknown>, message: string): void {
+    const suppressed = logLimiter.take()
+    if (suppressed >= 0) request.log.warn({ ...fields, suppressed }, message)
+  }
+
+  function storeFailed (request: FastifyRequest, err: unknown, key: string, bucket: Bucket): Outcome {
+    downUntil = Date.now() + BREAKER_MS
+    warn(request, { err, onStoreError }, 'fastify-rampart: the rate-limit store failed')
+    if (onStoreError === 'open') return OPEN
+    if (onStoreError === 'closed') return CLOSED
+    return memory.consume(key, bucket.params, bucket.cost)
+  }
+
+  function consume (request: FastifyRequest, key: string, bucket: Bucket): Outcome | Promise<Outcome> {
+    if (redis === undefined) return memory.consume(key, bucket.params, bucket.cost)
+    if (Date.now() < downUntil) return storeFailed(request, new Error('store marked down after a recent failure'), key, bucket)
+    return redis.consume(key, bucket.params, bucket.cost).catch((err: unknown) => storeFailed(request, err, key, bucket))
+  }
+
+  // Route limits are resolved when the route is added.
+  const kRoute = Symbol('rampart.rateLimit.route')
+  let anyRouteLimit = false
+  const groups = new Map<string, string>()
+
+  fastify.addHook('onRoute', function rampartRateLimitRoute (routeOptions: RouteOptions) {
+    const own = routeSecurityConfig(routeOptions, 'rateLimit')
+    if (own === undefined) return
+    const path = 'config.security.rateLimit'
+    const routeProblems: string[] = []
+    let limit: RouteLimit | null = null
+    if (!RouteConfigCheck.Check(own)) {
+      if (isPlainObject(own)) collectOptions(RateLimitRouteSchema.anyOf[1], own, path, routeProblems)
+      else routeProblems.push(`${path}: must be false or an object (got ${kindOf(own)})`)
+    } else if (own !== false) {
+      const ownLimits = own.limit !== undefined || own.window !== undefined || own.burst !== undefined
+      if (!ownLimits && own.group === undefined) {
+        // Only a cost: the plugin-wide bucket (and its tiers), charged more.
+        const cost = own.cost ?? 1
+        const retier = (b: Bucket) =>
+          makeBucket(b.name, { limit: b.params.limit, window: b.params.windowMs, burst: b.params.burst }, cost, path, routeProblems)
+        limit = {
+          bucket: retier(defaultBucket),
+          tiers: defaultRoute.tiers && new Map([...defaultRoute.tiers].map(([k, b]) => [k, retier(b)])),
+        }
+      } else {
+        const name = own.group ?? routeName(routeOptions)
+        const limits = { limit: own.limit ?? resolved.limit, window: own.window ?? resolved.window, burst: own.burst ?? (own.limit === undefined ? resolved.burst : undefined) }
+        const bucket = makeBucket(name, limits, own.cost ?? 1, path, routeProblems)
+        if (own.group !== undefined) {
+          const shape = `${bucket.params.limit}/${bucket.params.windowMs}/${bucket.params.burst}`
+          const seen = groups.get(own.group)
+          if (seen !== undefined && seen !== shape) {
+            routeProblems.push(`${path}.group: group "${own.group}" is already used with another limit, window or burst`)
+          }
+          groups.set(own.group, shape)
+        }
+        limit = { bucket, tiers: undefined }
+      }
+    }
+    if (routeProblems.length > 0) throw invalidRouteConfig(routeName(routeOptions), routeProblems)
+    attachToRoute(routeOptions, kRoute, limit)
+    anyRouteLimit = true
+  })
+
+  function safeCall<T> (request: FastifyRequest, fn: (request: FastifyRequest) => T, what: string): T | undefined {
+    try {
+      return fn(request)
+    } catch (err) {
+      warn(request, { err }, `fastify-rampart: rateLimit.${what} threw; treated as not given`)
+      return undefined
+    }
+  }
+
+  function writeHeaders (reply: FastifyReply, bucket: Bucket, decision: GcraDecision): number {
+    const ms = decision.allowed ? decision.resetMs : decision.retryAfterMs
+    const seconds = Number.isFinite(ms) ? Math.max(1, Math.ceil(ms / 1000)) : Math.ceil(bucket.params.windowMs / 1000)
+    if (draft) {
+      reply.header('ratelimit-policy', bucket.policy)
+      reply.header('ratelimit', rateLimitValue(bucket, decision.remaining, seconds))
+    }
+    if (legacy) {
+      reply.header('x-ratelimit-limit', bucket.limitText)
+      reply.header('x-ratelimit-remaining', String(decision.remaining))
+      reply.header('x-ratelimit-reset', String(seconds))
+    }
+    return seconds
+  }
+
+  function finish (reply: FastifyReply, bucket: Bucket, outcomes: Outcome[], done: () => void): void {
+    let binding: GcraDecision | undefined
+    for (const outcome of outcomes) {
+      if (outcome === CLOSED) {
+        reply.code(503).header('retry-after', '1').type('application/json; charset=utf-8').send(UNAVAILABLE)
+        return
+      }
+      if (outcome === OPEN) continue
+      if (binding === undefined || !outcome.allowed || (binding.allowed && outcome.remaining < binding.remaining)) binding = outcome
+      if (!outcome.allowed) break
+    }
+    if (binding === undefined) return done()
+    const seconds = writeHeaders(reply, bucket, binding)
+    if (binding.allowed) return done()
+    // Sent here, not thrown: an app's error handler cannot turn it into a 500.
+    reply.code(429).header('retry-after', String(seconds)).type('application/json; charset=utf-8').send(limitedBody(seconds))
+  }
+
+  function rampartRateLimit (request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+    let route: RouteLimit | null = defaultRoute
+    if (anyRouteLimit) {
+      const own = (request.routeOptions.config as unknown as Record<symbol, RouteLimit | null | undefined>)[kRoute]
+      if (own !== undefined) route = own
+    }
+    if (route === null) return done()
+    if (allowListed !== undefined) {
+      const listed = allowListIsFunction
+        ? safeCall(request, allowListed as (request: FastifyRequest) => boolean, 'allowList')
+        : (allowListed as AddressMatcher)(request.ip)
+      if (listed === true) return done()
+    }
+    let bucket = route.bucket
+    if (route.tiers !== undefined && tier !== undefined) {
+      const name = safeCall(request, tier, 'tier')
+      const tiered = name === undefined ? undefined : route.tiers.get(name)
+      if (tiered !== undefined) bucket = tiered
+    }
+    const id = principal === undefined ? undefined : safeCall(request, principal, 'principal')
+    const first = consume(request, `${bucket.name}|ip|${ipKey(request.ip, ipv6Prefix)}`, bucket)
+    const second = (outcome: Outcome): Outcome | Promise<Outcome> | undefined => {
+      // A refused IP bucket is enough; an unauthenticated request has no principal bucket.
+      if (typeof id !== 'string' || id === '' || (outcome !== OPEN && outcome !== CLOSED && !outcome.allowed)) return undefined
+      return consume(request, `${bucket.name}|principal|${id}`, bucket)
+    }
+    const then = (outcome: Outcome): void => {
+      const next = second(outcome)
+      if (next === undefined) return finish(reply, bucket, [outcome], done)
+      if (next instanceof Promise) {
+        next.then((o) => finish(reply, bucket, [outcome, o], done), done)
+        return
+      }
+      finish(reply, bucket, [outcome, next], done)
+    }
+    if (first instanceof Promise) {
+      first.then(then, done)
+      return
+    }
+    then(first)
+  }
+
+  const hook = resolved.hook ?? (principal === undefined ? 'onRequest' : 'preHandler')
+  if (hook === 'preParsing') {
+    fastify.addHook('preParsing', (request, reply, payload, done) => rampartRateLimit(request, reply, () => done(null, payload)))
+  } else {
+    fastify.addHook(hook, rampartRateLimit)
+  }
+}
+
+export default fp(rateLimitPlugin, { fastify: '5.x', name: 'fastify-rampart-rate-limit' })
