@@ -34,7 +34,7 @@ export const RateLimitOptionsSchema = Type.Object(
     name: Type.Optional(Type.String({ ...Name, default: 'default' })),
     /** Where the check runs; default `onRequest`, or `preHandler` when `principal` is set (after authentication). */
     hook: Type.Optional(
-      Type.Union([Type.Literal('onRequest'), Type.Literal('preParsing'), Type.Literal('preValidation'), Type.Literal('preHandler')]),
+      Type.Union([Type.Literal('onRequest'), Type.Literal('preParsing'), Type.Literal('preValidation'), Type.Literal('preHandler')])
     ),
     /** Token / user / API key id of an authenticated request, or undefined: each principal gets its own bucket too. */
     principal: Type.Optional(RequestFn<string | undefined>('string | undefined')),
@@ -46,7 +46,7 @@ export const RateLimitOptionsSchema = Type.Object(
     ipv6Prefix: Type.Optional(Type.Integer({ minimum: 32, maximum: 128, default: 64 })),
     /** Header families: IETF draft (RateLimit, RateLimit-Policy), legacy X-RateLimit-*, both, or none. */
     headers: Type.Optional(
-      Type.Union([Type.Literal('both'), Type.Literal('draft'), Type.Literal('legacy'), Type.Literal(false)], { default: 'both' }),
+      Type.Union([Type.Literal('both'), Type.Literal('draft'), Type.Literal('legacy'), Type.Literal(false)], { default: 'both' })
     ),
     store: Type.Optional(
       Type.Object(
@@ -56,20 +56,20 @@ export const RateLimitOptionsSchema = Type.Object(
           /** No request waits longer than this for the store. */
           timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 100 })),
         },
-        { additionalProperties: false },
-      ),
+        { additionalProperties: false }
+      )
     ),
     /** Keys the memory store (and the Redis fallback) holds at most. */
     maxKeys: Type.Optional(Type.Integer({ minimum: 1, default: 100_000 })),
     /** When the store fails: a local memory limiter stands in, let requests through, or answer 503. */
     onStoreError: Type.Optional(
-      Type.Union([Type.Literal('memory'), Type.Literal('open'), Type.Literal('closed')], { default: 'memory' }),
+      Type.Union([Type.Literal('memory'), Type.Literal('open'), Type.Literal('closed')], { default: 'memory' })
     ),
     acknowledgeTrustAllProxies: Type.Optional(Type.Boolean({ default: false })),
     /** Clock for the memory store (ms since the epoch); for tests. */
     now: Type.Optional(Type.Unsafe<() => number>({ type: 'function', errorMessage: 'must be a function () => number' })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false }
 )
 
 export const RateLimitRouteSchema = Type.Union([
@@ -84,7 +84,7 @@ export const RateLimitRouteSchema = Type.Union([
       /** Routes with the same group share one bucket. */
       group: Type.Optional(Name),
     },
-    { additionalProperties: false },
+    { additionalProperties: false }
   ),
 ])
 

@@ -29,6 +29,8 @@ const RouteConfigCheck = Compile(RateLimitRouteSchema)
 const LOG_INTERVAL_MS = 10_000
 /** After a store failure, skip it for this long: no request waits on a store known to be down. */
 const BREAKER_MS = 1000
+/** How long registration waits for Redis to connect before starting without it. */
+const STARTUP_WAIT_MS = 2000
 const OPEN = Symbol('rampart.rateLimit.open')
 const CLOSED = Symbol('rampart.rateLimit.closed')
 type Outcome = GcraDecision | typeof OPEN | typeof CLOSED
@@ -56,7 +58,7 @@ async function rateLimitPlugin (fastify: FastifyInstance, options: RateLimitOpti
 
   if (trustProxyOf(fastify) === true && !resolved.acknowledgeTrustAllProxies) {
     problems.push(
-      "rateLimit: Fastify's trustProxy: true believes every X-Forwarded-For hop, so any client can pick its own IP and escape the limit; set trustProxy to your proxies (e.g. ['10.0.0.0/8'] or a hop count), or set acknowledgeTrustAllProxies if a proxy you control always overwrites the header",
+      "rateLimit: Fastify's trustProxy: true believes every X-Forwarded-For hop, so any client can pick its own IP and escape the limit; set trustProxy to your proxies (e.g. ['10.0.0.0/8'] or a hop count), or set acknowledgeTrustAllProxies if a proxy you control always overwrites the header"
     )
   }
   const defaultBucket = makeBucket(resolved.name, resolved, 1, 'rateLimit', problems)
@@ -89,30 +91,40 @@ async function rateLimitPlugin (fastify: FastifyInstance, options: RateLimitOpti
     onFull: () =>
       fastify.log.error(
         { maxKeys: resolved.maxKeys },
-        'fastify-rampart: the rate-limit memory store is full of limited clients; new clients are limited until some expire',
+        'fastify-rampart: the rate-limit memory store is full of limited clients; new clients are limited until some expire'
       ),
   })
   const redis = resolved.store === undefined ? undefined : new RedisStore(resolved.store)
   const onStoreError = resolved.onStoreError
   let downUntil = 0
-  if (redis !== undefined) fastify.addHook('onClose', async () => redis.close())
+  if (redis !== undefined) {
+    fastify.addHook('onClose', async () => redis.close())
+    if (!(await redis.ready(STARTUP_WAIT_MS))) {
+      fastify.log.warn({ onStoreError }, 'fastify-rampart: the rate-limit Redis is not reachable yet; onStoreError applies until it is')
+    }
+  }
 
   function warn (request: FastifyRequest, fields: Record<string, unknown>, message: string): void {
     const suppressed = logLimiter.take()
     if (suppressed >= 0) request.log.warn({ ...fields, suppressed }, message)
   }
 
-  function storeFailed (request: FastifyRequest, err: unknown, key: string, bucket: Bucket): Outcome {
-    downUntil = Date.now() + BREAKER_MS
-    warn(request, { err, onStoreError }, 'fastify-rampart: the rate-limit store failed')
+  function fallback (key: string, bucket: Bucket): Outcome {
     if (onStoreError === 'open') return OPEN
     if (onStoreError === 'closed') return CLOSED
     return memory.consume(key, bucket.params, bucket.cost)
   }
 
+  function storeFailed (request: FastifyRequest, err: unknown, key: string, bucket: Bucket): Outcome {
+    downUntil = Date.now() + BREAKER_MS
+    warn(request, { err, onStoreError }, 'fastify-rampart: the rate-limit store failed')
+    return fallback(key, bucket)
+  }
+
   function consume (request: FastifyRequest, key: string, bucket: Bucket): Outcome | Promise<Outcome> {
     if (redis === undefined) return memory.consume(key, bucket.params, bucket.cost)
-    if (Date.now() < downUntil) return storeFailed(request, new Error('store marked down after a recent failure'), key, bucket)
+    // Recently failed: go straight to the fallback; the first request after the pause tries the store again.
+    if (Date.now() < downUntil) return fallback(key, bucket)
     return redis.consume(key, bucket.params, bucket.cost).catch((err: unknown) => storeFailed(request, err, key, bucket))
   }
 
@@ -172,7 +184,8 @@ async function rateLimitPlugin (fastify: FastifyInstance, options: RateLimitOpti
 
   function writeHeaders (reply: FastifyReply, bucket: Bucket, decision: GcraDecision): number {
     const ms = decision.allowed ? decision.resetMs : decision.retryAfterMs
-    const seconds = Number.isFinite(ms) ? Math.max(1, Math.ceil(ms / 1000)) : Math.ceil(bucket.params.windowMs / 1000)
+    // Finite: every cost was checked against its burst when the route was added.
+    const seconds = Math.max(1, Math.ceil(ms / 1000))
     if (draft) {
       reply.header('ratelimit-policy', bucket.policy)
       reply.header('ratelimit', rateLimitValue(bucket, decision.remaining, seconds))

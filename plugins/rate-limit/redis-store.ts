@@ -77,13 +77,36 @@ export class RedisStore implements RateLimitStore {
       redisKey(this.#prefix, key),
       String(interval),
       String(interval * params.burst),
-      String(cost),
+      String(cost)
     )
     const [allowed, before] = await withTimeout(call, this.#timeoutMs)
     const decision = decide(Number(before), params, cost)
     // Redis decided; a float rounding difference must not flip its answer.
     decision.allowed = allowed === 1
     return decision
+  }
+
+  /**
+   * Resolves once the client is ready, or after `ms` (never rejects): the
+   * first requests should reach Redis, not the fallback, but a Redis that is
+   * down at startup must not stop the app from starting.
+   */
+  async ready (ms: number): Promise<boolean> {
+    if (this.client.status === 'ready') return true
+    let timer: NodeJS.Timeout | undefined
+    let onReady: (() => void) | undefined
+    const ready = await Promise.race([
+      new Promise<boolean>((resolve) => {
+        onReady = () => resolve(true)
+        this.client.once('ready', onReady)
+      }),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), ms)
+      }),
+    ])
+    clearTimeout(timer)
+    this.client.off('ready', onReady as () => void)
+    return ready
   }
 
   async close (): Promise<void> {

@@ -98,7 +98,7 @@ t.test('bad HSTS values are listed', async (t) => {
   const err = await caught(() =>
     Fastify()
       .register(securityPlugin, {
-    rateLimit: false,
+        rateLimit: false,
         headers: { hsts: { maxAge: -1, includeSubDomains: 'yes', extra: 1 } as never },
       })
       .ready()

@@ -316,7 +316,7 @@ t.test('option values are never echoed in errors', async (t) => {
   const err = await caught(() =>
     Fastify()
       .register(securityPlugin, {
-    rateLimit: false,
+        rateLimit: false,
         headers: { cacheControl: 'SECRET\n', hsts: { maxAge: 'SECRET2' as never } },
       })
       .ready()

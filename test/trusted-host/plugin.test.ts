@@ -168,7 +168,7 @@ t.test('bad options are listed', async (t) => {
   const err = await caught(() =>
     Fastify()
       .register(securityPlugin, {
-    rateLimit: false,
+        rateLimit: false,
         trustedHost: { allowedHosts: ['*.com', 'ex*ample.com', 'https://a.example', ''], redirect: { exemptPaths: ['health'] } },
       })
       .ready()
