@@ -23,6 +23,7 @@ export {
   type RateLimitRouteConfig,
 } from './schemas/rate-limit.js'
 export { default as headersPlugin } from './plugins/headers/plugin.js'
+export { auditHeaders, type AuditFinding, type AuditOptions, type HeaderSource } from './plugins/headers/audit.js'
 export { default as securityPlugin, default } from './plugins/security.js'
 export { default as trustedHostPlugin } from './plugins/trusted-host/plugin.js'
 export { default as corsPlugin } from './plugins/cors/plugin.js'

@@ -4,7 +4,8 @@ import { cpus, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
-import { VARIANTS } from './variants.js'
+import { Redis } from 'ioredis'
+import { REDIS_URL, VARIANTS } from './variants.js'
 
 // Interleaved rounds: each round runs every variant once, in a rotated
 // order, so drift on a shared machine (thermal, neighbours) spreads over all
@@ -15,7 +16,22 @@ const quick = process.argv.includes('--quick')
 const rounds = quick ? 2 : 8
 const duration = quick ? 1 : 2
 const connections = 10
-const names = Object.keys(VARIANTS)
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',')
+
+async function redisReachable (): Promise<boolean> {
+  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  try {
+    await probe.connect()
+    return (await probe.ping()) === 'PONG'
+  } catch {
+    return false
+  } finally {
+    probe.disconnect()
+  }
+}
+const redis = await redisReachable()
+if (!redis) console.log(`No Redis at ${REDIS_URL}: the Redis variants are left out.`)
+const names = Object.keys(VARIANTS).filter((n) => (only === undefined || n === 'bare' || only.includes(n)) && (redis || !VARIANTS[n].redis))
 
 // With two or more cores, servers run on core 0 and the load generator on
 // core 1, so the scheduler does not shuffle them onto one core mid-run.
@@ -61,6 +77,10 @@ const samples = new Map<string, { rps: number[]; p99: number[]; cpu: number[] }>
   names.map((n) => [n, { rps: [], p99: [], cpu: [] }])
 )
 try {
+  // Warm-up (not recorded): let the JIT settle in every server first.
+  for (const name of names) {
+    await autocannon({ url: `http://127.0.0.1:${servers.get(name)!.port}/`, connections, duration: 1, headers: { origin: 'https://app.example.com' } })
+  }
   for (let round = 0; round < rounds; round++) {
     const order = names.map((_, i) => names[(i + round) % names.length])
     for (const name of order) {
@@ -118,7 +138,7 @@ const versions = (pkg: string) =>
 const meta = [
   `Date: ${new Date().toISOString()}`,
   `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.platform} ${process.arch}`,
-  `Node ${process.version}, fastify ${await versions('fastify')}, @fastify/helmet ${await versions('@fastify/helmet')}, @fastify/cors ${await versions('@fastify/cors')}, autocannon ${await versions('autocannon')}`,
+  `Node ${process.version}, fastify ${await versions('fastify')}, @fastify/helmet ${await versions('@fastify/helmet')}, @fastify/cors ${await versions('@fastify/cors')}, @fastify/rate-limit ${await versions('@fastify/rate-limit')}, ioredis ${await versions('ioredis')}, Redis ${redis ? 'on 127.0.0.1:6379' : 'not reachable'}, autocannon ${await versions('autocannon')}`,
   `Method: ${rounds} interleaved rounds × ${duration} s per variant, ${connections} connections, each server in its own process on 127.0.0.1${pin ? ' pinned to core 0, load generator on core 1' : ''}; median of rounds. "× official" compares with the equivalent official plugin.`,
 ]
 if (!quick) {

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify'
-import { corsPlugin, headersPlugin, trustedHostPlugin } from '../index.js'
+import { Redis } from 'ioredis'
+import { corsPlugin, headersPlugin, rateLimitPlugin, securityPlugin, trustedHostPlugin } from '../index.js'
 
 // The official plugins are loaded by a computed name so their type
 // declarations stay out of our compilation: @fastify/helmet declares
@@ -8,15 +9,41 @@ async function official (name: string): Promise<FastifyPluginAsync<Record<string
   return (await import(name)).default
 }
 
+export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
+const ORIGIN = 'https://app.example.com'
+// High enough that no benchmark request is limited: we measure the check, not 429s.
+const LIMIT = 1_000_000_000
+const prefix = () => `rampart:bench:${process.pid}:`
+
 /**
  * Each benchmark variant: how to build the app. Every variant serves the
- * same JSON route, so the difference is the plugins' per-request cost.
+ * same JSON route to the same request, so the difference is the plugins'
+ * per-request cost.
  */
 export interface Variant {
   label: string
-  /** The variant of the official plugin doing the same job, for the "× official" column. */
+  /** The variant of the official plugins doing the same job, for the "× official" column. */
   official?: string
+  redis?: boolean
   build: (app: FastifyInstance) => Promise<void>
+}
+
+async function officialStack (app: FastifyInstance, redis: boolean): Promise<void> {
+  await app.register(await official('@fastify/helmet'))
+  await app.register(await official('@fastify/cors'), { origin: [ORIGIN] })
+  await app.register(await official('@fastify/rate-limit'), {
+    max: LIMIT,
+    timeWindow: '1 minute',
+    ...(redis ? { redis: new Redis(REDIS_URL), nameSpace: prefix() } : {}),
+  })
+}
+
+async function fullSuite (app: FastifyInstance, redis: boolean): Promise<void> {
+  await app.register(securityPlugin, {
+    trustedHost: { allowedHosts: ['127.0.0.1', 'localhost'] },
+    cors: { origins: [ORIGIN] },
+    rateLimit: { limit: LIMIT, window: '1m', ...(redis ? { store: { redis: REDIS_URL, prefix: prefix() } } : {}) },
+  })
 }
 
 export const VARIANTS: Record<string, Variant> = {
@@ -50,6 +77,12 @@ export const VARIANTS: Record<string, Variant> = {
       })
     },
   },
+  helmet: {
+    label: '@fastify/helmet (defaults)',
+    build: async (app) => {
+      await app.register(await official('@fastify/helmet'))
+    },
+  },
   'rampart-host': {
     label: 'rampart host',
     build: async (app) => {
@@ -60,20 +93,67 @@ export const VARIANTS: Record<string, Variant> = {
     label: 'rampart cors',
     official: 'fastify-cors',
     build: async (app) => {
-      await app.register(corsPlugin, { origins: ['https://app.example.com'] })
+      await app.register(corsPlugin, { origins: [ORIGIN] })
     },
   },
   'fastify-cors': {
     label: '@fastify/cors',
     build: async (app) => {
-      await app.register(await official('@fastify/cors'), { origin: ['https://app.example.com'] })
+      await app.register(await official('@fastify/cors'), { origin: [ORIGIN] })
     },
   },
-  helmet: {
-    label: '@fastify/helmet (defaults)',
+  'rampart-ratelimit-memory': {
+    label: 'rampart ratelimit (memory)',
+    official: 'fastify-rate-limit-memory',
     build: async (app) => {
-      await app.register(await official('@fastify/helmet'))
+      await app.register(rateLimitPlugin, { limit: LIMIT, window: '1m' })
     },
+  },
+  'fastify-rate-limit-memory': {
+    label: '@fastify/rate-limit (memory)',
+    build: async (app) => {
+      await app.register(await official('@fastify/rate-limit'), { max: LIMIT, timeWindow: '1 minute' })
+    },
+  },
+  'rampart-ratelimit-redis': {
+    label: 'rampart ratelimit (redis)',
+    official: 'fastify-rate-limit-redis',
+    redis: true,
+    build: async (app) => {
+      await app.register(rateLimitPlugin, { limit: LIMIT, window: '1m', store: { redis: REDIS_URL, prefix: prefix() } })
+    },
+  },
+  'fastify-rate-limit-redis': {
+    label: '@fastify/rate-limit (redis)',
+    redis: true,
+    build: async (app) => {
+      await app.register(await official('@fastify/rate-limit'), {
+        max: LIMIT,
+        timeWindow: '1 minute',
+        redis: new Redis(REDIS_URL),
+        nameSpace: prefix(),
+      })
+    },
+  },
+  'full-memory': {
+    label: 'rampart full suite (memory)',
+    official: 'official-memory',
+    build: async (app) => fullSuite(app, false),
+  },
+  'official-memory': {
+    label: 'official stack (memory)',
+    build: async (app) => officialStack(app, false),
+  },
+  'full-redis': {
+    label: 'rampart full suite (redis)',
+    official: 'official-redis',
+    redis: true,
+    build: async (app) => fullSuite(app, true),
+  },
+  'official-redis': {
+    label: 'official stack (redis)',
+    redis: true,
+    build: async (app) => officialStack(app, true),
   },
 }
 
