@@ -141,7 +141,8 @@ const meta = [
   `Node ${process.version}, fastify ${await versions('fastify')}, @fastify/helmet ${await versions('@fastify/helmet')}, @fastify/cors ${await versions('@fastify/cors')}, @fastify/rate-limit ${await versions('@fastify/rate-limit')}, ioredis ${await versions('ioredis')}, Redis ${redis ? 'on 127.0.0.1:6379' : 'not reachable'}, autocannon ${await versions('autocannon')}`,
   `Method: ${rounds} interleaved rounds × ${duration} s per variant, ${connections} connections, each server in its own process on 127.0.0.1${pin ? ' pinned to core 0, load generator on core 1' : ''}; median of rounds. "× official" compares with the equivalent official plugin.`,
 ]
-if (!quick) {
+// Only a full run of every variant is a result worth keeping.
+if (!quick && only === undefined) {
   writeFileSync(
     join(here, 'RESULTS.md'),
     `# Benchmark results\n\nWritten by \`npm run bench\`.\n\n${meta.map((m) => `- ${m}`).join('\n')}\n\n${table}\n`

@@ -1,6 +1,11 @@
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import { Redis } from 'ioredis'
-import { corsPlugin, headersPlugin, rateLimitPlugin, securityPlugin, trustedHostPlugin } from '../index.js'
+// The servers load the built package (dist/, what users install), not the
+// TypeScript sources through a loader: tsx's helpers (`__name` on every
+// closure) would be measured too. `npm run bench` builds first.
+const { corsPlugin, headersPlugin, rateLimitPlugin, securityPlugin, trustedHostPlugin } = (await import(
+  process.env.RAMPART_ENTRY ?? '../dist/index.js'
+)) as typeof import('../index.js')
 
 // The official plugins are loaded by a computed name so their type
 // declarations stay out of our compilation: @fastify/helmet declares

@@ -8,16 +8,20 @@ await app.listen({ host, port })
 
 const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
 console.log(`
-fastify-rampart demo on ${base}
+fastify-rampart demo on ${base}  (rate limit store: ${process.env.REDIS_URL ? 'Redis' : 'memory'})
 
-  GET /                     HTML page with a per-request CSP nonce
-  GET /api/items            JSON API: strict API header set, Cache-Control: no-store
-  GET /api/public/catalog   route override: Cache-Control: public, max-age=300
-  GET /health               security headers turned off for the route
+  GET  /                     HTML page with a per-request CSP nonce
+  GET  /api/items            JSON API: strict API headers, Cache-Control: no-store, 100 requests/min
+  GET  /api/public/catalog   route override: Cache-Control: public, max-age=300
+  GET  /health               exempt from the Host check and the rate limit
+  POST /login                5 attempts per 15 min, shared with POST /login/reset (group "auth")
 
 Try:
-  curl -si ${base}/ | sed -n '1,/^\\r$/p'
   curl -si ${base}/api/items
-  curl -si ${base}/api/public/catalog | grep -i cache-control
-  curl -si ${base}/health
+  curl -si ${base}/ | sed -n '1,/^\\r$/p'
+  curl -si ${base}/api/items -H 'Host: evil.example'                 # 400, untrusted host
+  curl -si ${base}/api/items -H 'Origin: http://localhost:5173'      # CORS allowed
+  curl -si -X OPTIONS ${base}/api/items -H 'Origin: https://evil.example' -H 'Access-Control-Request-Method: GET'   # 403
+  for i in 1 2 3 4 5 6; do curl -s -o /dev/null -w '%{http_code} ' -X POST ${base}/login -H 'content-type: application/json' -d '{}'; done; echo   # 401 x5, then 429
+  curl -si ${base}/health -H 'Host: 10.0.0.7'
 `)

@@ -44,6 +44,15 @@ async function securityPlugin (fastify: FastifyInstance, options: SecurityOption
   }
   if (checked.rateLimit !== false) await fastify.register(rateLimitPlugin, (options.rateLimit || {}) as RateLimitOptions)
   if (checked.headers !== false) await fastify.register(headersPlugin, (options.headers || {}) as HeadersOptions)
+  fastify.log.debug(
+    {
+      trustedHost: on(checked.trustedHost),
+      cors: on(checked.cors),
+      rateLimit: checked.rateLimit === false ? false : (options.rateLimit || {}).store === undefined ? 'memory' : 'redis',
+      headers: checked.headers !== false,
+    },
+    'fastify-rampart: security plugins registered'
+  )
 }
 
 export default fp(securityPlugin, { fastify: '5.x', name: 'fastify-rampart' })

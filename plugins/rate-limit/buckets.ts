@@ -10,6 +10,11 @@ export interface Bucket {
   policy: string
   /** The limit, as text for X-RateLimit-Limit. */
   limitText: string
+  /** `"name"`, the start of every RateLimit value. */
+  nameField: string
+  /** Store key prefixes for the IP and principal buckets. */
+  ipPrefix: string
+  principalPrefix: string
 }
 
 export interface LimitInput {
@@ -33,10 +38,13 @@ export function makeBucket (name: string, limits: LimitInput, cost: number, path
     cost,
     policy: `${sfString(name)};q=${limits.limit};w=${Math.ceil(windowMs / 1000)}`,
     limitText: String(limits.limit),
+    nameField: sfString(name),
+    ipPrefix: `${name}|ip|`,
+    principalPrefix: `${name}|principal|`,
   }
 }
 
 /** The RateLimit field value for one decision. */
 export function rateLimitValue (bucket: Bucket, remaining: number, resetSeconds: number): string {
-  return `${bucket.policy.slice(0, bucket.policy.indexOf(';'))};r=${remaining};t=${resetSeconds}`
+  return `${bucket.nameField};r=${remaining};t=${resetSeconds}`
 }

@@ -198,16 +198,15 @@ async function rateLimitPlugin (fastify: FastifyInstance, options: RateLimitOpti
     return seconds
   }
 
-  function finish (reply: FastifyReply, bucket: Bucket, outcomes: Outcome[], done: () => void): void {
-    let binding: GcraDecision | undefined
-    for (const outcome of outcomes) {
-      if (outcome === CLOSED) {
-        reply.code(503).header('retry-after', '1').type('application/json; charset=utf-8').send(UNAVAILABLE)
-        return
-      }
-      if (outcome === OPEN) continue
-      if (binding === undefined || !outcome.allowed || (binding.allowed && outcome.remaining < binding.remaining)) binding = outcome
-      if (!outcome.allowed) break
+  function finish (reply: FastifyReply, bucket: Bucket, ip: Outcome, principal: Outcome | undefined, done: () => void): void {
+    if (ip === CLOSED || principal === CLOSED) {
+      reply.code(503).header('retry-after', '1').type('application/json; charset=utf-8').send(UNAVAILABLE)
+      return
+    }
+    // The tighter bucket speaks for both: a refusal, else the fewer remaining.
+    let binding: GcraDecision | undefined = ip === OPEN ? undefined : ip
+    if (principal !== undefined && principal !== OPEN) {
+      if (binding === undefined || (binding.allowed && (!principal.allowed || principal.remaining < binding.remaining))) binding = principal
     }
     if (binding === undefined) return done()
     const seconds = writeHeaders(reply, bucket, binding)
@@ -236,26 +235,24 @@ async function rateLimitPlugin (fastify: FastifyInstance, options: RateLimitOpti
       if (tiered !== undefined) bucket = tiered
     }
     const id = principal === undefined ? undefined : safeCall(request, principal, 'principal')
-    const first = consume(request, `${bucket.name}|ip|${ipKey(request.ip, ipv6Prefix)}`, bucket)
-    const second = (outcome: Outcome): Outcome | Promise<Outcome> | undefined => {
-      // A refused IP bucket is enough; an unauthenticated request has no principal bucket.
-      if (typeof id !== 'string' || id === '' || (outcome !== OPEN && outcome !== CLOSED && !outcome.allowed)) return undefined
-      return consume(request, `${bucket.name}|principal|${id}`, bucket)
-    }
-    const then = (outcome: Outcome): void => {
-      const next = second(outcome)
-      if (next === undefined) return finish(reply, bucket, [outcome], done)
-      if (next instanceof Promise) {
-        next.then((o) => finish(reply, bucket, [outcome, o], done), done)
-        return
-      }
-      finish(reply, bucket, [outcome, next], done)
-    }
+    const first = consume(request, `${bucket.ipPrefix}${ipKey(request.ip, ipv6Prefix)}`, bucket)
+    // No closure on the synchronous (memory) path: this runs on every request.
     if (first instanceof Promise) {
-      first.then(then, done)
+      first.then((outcome) => afterIp(request, reply, done, bucket, id, outcome), done)
       return
     }
-    then(first)
+    afterIp(request, reply, done, bucket, id, first)
+  }
+
+  function afterIp (request: FastifyRequest, reply: FastifyReply, done: () => void, bucket: Bucket, id: unknown, ip: Outcome): void {
+    // A refused IP bucket is enough; an unauthenticated request has no principal bucket.
+    if (typeof id !== 'string' || id === '' || (ip !== OPEN && ip !== CLOSED && !ip.allowed)) return finish(reply, bucket, ip, undefined, done)
+    const next = consume(request, `${bucket.principalPrefix}${id}`, bucket)
+    if (next instanceof Promise) {
+      next.then((outcome) => finish(reply, bucket, ip, outcome, done), done)
+      return
+    }
+    finish(reply, bucket, ip, next, done)
   }
 
   const hook = resolved.hook ?? (principal === undefined ? 'onRequest' : 'preHandler')

@@ -1,7 +1,7 @@
 // Checked by `tsc --noEmit` (npm test): each @ts-expect-error line must fail
 // to compile, so a loosened type breaks the build.
 import Fastify, { type FastifyContextConfig, type RouteShorthandOptions } from 'fastify'
-import { type CspDirectives, type HeadersOptions, headersPlugin, securityPlugin, trustedHostPlugin, corsPlugin } from '../../index.js'
+import { type CspDirectives, type HeadersOptions, headersPlugin, securityPlugin, trustedHostPlugin, corsPlugin, rateLimitPlugin } from '../../index.js'
 
 const app = Fastify()
 await app.register(securityPlugin, { headers: { frameOptions: 'SAMEORIGIN', hsts: { maxAge: 600 } } })
@@ -64,6 +64,16 @@ export const corsOff: FastifyContextConfig = { security: { cors: false } }
 export const corsRoute: FastifyContextConfig = { security: { cors: { methods: ['GET', 'DELETE'], credentials: true } } }
 // @ts-expect-error maxAge is a number of seconds
 export const corsMaxAge: FastifyContextConfig = { security: { cors: { maxAge: '10m' } } }
+
+await app.register(securityPlugin, { rateLimit: { limit: 5, window: '15m', principal: (request) => request.headers['x-user'] as string | undefined } })
+// @ts-expect-error window is ms or a duration string, not a boolean
+await app.register(rateLimitPlugin, { window: true })
+export const limitOff: FastifyContextConfig = { security: { rateLimit: false } }
+export const limitRoute: FastifyContextConfig = { security: { rateLimit: { limit: 5, window: '15m', group: 'auth', cost: 1 } } }
+// @ts-expect-error cost is a number
+export const limitCost: FastifyContextConfig = { security: { rateLimit: { cost: 'high' } } }
+// @ts-expect-error unknown key
+export const limitTypo: FastifyContextConfig = { security: { rateLimit: { max: 5 } } }
 
 export const typed: HeadersOptions = { permissionsPolicy: { camera: ['self'] } }
 // @ts-expect-error unknown Permissions-Policy feature
