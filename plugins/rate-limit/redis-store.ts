@@ -32,6 +32,8 @@ export const LIMITER_REDIS_OPTIONS: RedisOptions = {
   maxRetriesPerRequest: 1,
   connectTimeout: 1000,
   retryStrategy: (times) => Math.min(times * 100, 1000),
+  // Checks from concurrent requests go out in one write, not a syscall each.
+  enableAutoPipelining: true,
 }
 
 interface GcraClient extends Redis {
@@ -79,7 +81,8 @@ export class RedisStore implements RateLimitStore {
       String(interval * params.burst),
       String(cost)
     )
-    const [allowed, before] = await withTimeout(call, this.#timeoutMs)
+    // A client we created enforces the timeout itself (commandTimeout); one we were given may not.
+    const [allowed, before] = await (this.#owned ? call : withTimeout(call, this.#timeoutMs))
     const decision = decide(Number(before), params, cost)
     // Redis decided; a float rounding difference must not flip its answer.
     decision.allowed = allowed === 1
