@@ -1,7 +1,8 @@
 import type { RouteOptions } from 'fastify'
+import type { TSchema } from 'typebox'
 import { isPlainObject } from './copy.js'
 import { invalidRouteConfig } from './errors.js'
-import { kindOf } from './options.js'
+import { collectOptions, kindOf } from './options.js'
 
 /** Every key `config.security` may hold, one per plugin of the suite. */
 export const SECURITY_KEYS = ['headers', 'trustedHost', 'cors', 'rateLimit'] as const
@@ -35,6 +36,15 @@ export function routeSecurityConfig (routeOptions: RouteOptions, key: SecurityKe
     )
   }
   return security[key]
+}
+
+/**
+ * Explains a route config that failed its compiled `false | {...}` check:
+ * one line per problem, with the same wording as plugin options.
+ */
+export function explainRouteConfig (schema: { anyOf: TSchema[] }, own: unknown, path: string, problems: string[]): void {
+  if (isPlainObject(own)) collectOptions(schema.anyOf[1], own, path, problems)
+  else problems.push(`${path}: must be false or an object (got ${kindOf(own)})`)
 }
 
 /**

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Writable } from 'node:stream'
 import Fastify, {
   type FastifyInstance,
   type FastifyServerOptions,
@@ -46,6 +47,18 @@ export const HTML_DEFAULTS = {
 }
 
 export const HSTS_DEFAULT = 'max-age=31536000; includeSubDomains'
+
+/** A pino destination that keeps every line, parsed, for assertions on logs. */
+export function captureLogs (): { stream: Writable; lines: { level: number; msg: string; [key: string]: unknown }[] } {
+  const lines: { level: number; msg: string; [key: string]: unknown }[] = []
+  const stream = new Writable({
+    write (chunk, _encoding, callback) {
+      lines.push(JSON.parse(String(chunk)))
+      callback()
+    },
+  })
+  return { stream, lines }
+}
 
 /** A quiet Fastify app torn down with the test. */
 export function makeApp (

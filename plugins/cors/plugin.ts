@@ -3,10 +3,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 import fp from 'fastify-plugin'
 import FindMyWay, { type HTTPVersion, type Instance } from 'find-my-way'
 import { Compile } from 'typebox/compile'
-import { isPlainObject, mergeOver } from '../../lib/copy.js'
+import { mergeOver } from '../../lib/copy.js'
 import { CorsPreflightRefusedError, invalidOptions, invalidRouteConfig } from '../../lib/errors.js'
-import { collectOptions, kindOf, withoutRegisterKeys } from '../../lib/options.js'
-import { attachToRoute, routeName, routeSecurityConfig } from '../../lib/route-config.js'
+import { collectOptions, withoutRegisterKeys } from '../../lib/options.js'
+import { attachToRoute, explainRouteConfig, routeName, routeSecurityConfig } from '../../lib/route-config.js'
 import { type CorsOptions, CorsOptionsSchema, CorsRouteSchema } from '../../schemas/cors.js'
 import { type CorsPolicy, originAllowed, preflightAllowed, type ResolvedCors, resolvePolicy, type WireOptions } from './policy.js'
 
@@ -71,8 +71,7 @@ async function corsPlugin (fastify: FastifyInstance, options: CorsOptions): Prom
     const routeProblems: string[] = []
     let policy: CorsPolicy | null = null
     if (!RouteConfigCheck.Check(own)) {
-      if (isPlainObject(own)) collectOptions(CorsRouteSchema.anyOf[1], own, path, routeProblems)
-      else routeProblems.push(`${path}: must be false or an object (got ${kindOf(own)})`)
+      explainRouteConfig(CorsRouteSchema, own, path, routeProblems)
     } else if (own !== false) {
       // The route passed its schema, so only semantic problems can follow (and then we throw below).
       policy = resolve(mergeOver(input, own), path, routeProblems) as CorsPolicy

@@ -2,11 +2,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 import fp from 'fastify-plugin'
 import { Compile } from 'typebox/compile'
 import { type AddressMatcher, compileAddresses, ipKey } from '../../lib/client-ip.js'
-import { isPlainObject } from '../../lib/copy.js'
 import { invalidOptions, invalidRouteConfig, RateLimitedError, RateLimitUnavailableError } from '../../lib/errors.js'
 import { createLogLimiter } from '../../lib/log-limiter.js'
-import { collectOptions, kindOf, withoutRegisterKeys } from '../../lib/options.js'
-import { attachToRoute, routeName, routeSecurityConfig } from '../../lib/route-config.js'
+import { collectOptions, withoutRegisterKeys } from '../../lib/options.js'
+import { attachToRoute, explainRouteConfig, routeName, routeSecurityConfig } from '../../lib/route-config.js'
 import { trustProxyOf } from '../../lib/trust-proxy.js'
 import { type RateLimitOptions, RateLimitOptionsSchema, RateLimitRouteSchema } from '../../schemas/rate-limit.js'
 import { type Bucket, makeBucket, rateLimitValue } from './buckets.js'
@@ -140,8 +139,7 @@ async function rateLimitPlugin (fastify: FastifyInstance, options: RateLimitOpti
     const routeProblems: string[] = []
     let limit: RouteLimit | null = null
     if (!RouteConfigCheck.Check(own)) {
-      if (isPlainObject(own)) collectOptions(RateLimitRouteSchema.anyOf[1], own, path, routeProblems)
-      else routeProblems.push(`${path}: must be false or an object (got ${kindOf(own)})`)
+      explainRouteConfig(RateLimitRouteSchema, own, path, routeProblems)
     } else if (own !== false) {
       const ownLimits = own.limit !== undefined || own.window !== undefined || own.burst !== undefined
       if (!ownLimits && own.group === undefined) {

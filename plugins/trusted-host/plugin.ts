@@ -4,7 +4,7 @@ import { Compile } from 'typebox/compile'
 import { invalidOptions, invalidRouteConfig, UntrustedHostError } from '../../lib/errors.js'
 import { createLogLimiter } from '../../lib/log-limiter.js'
 import { collectOptions, withoutRegisterKeys } from '../../lib/options.js'
-import { attachToRoute, routeName, routeSecurityConfig } from '../../lib/route-config.js'
+import { attachToRoute, explainRouteConfig, routeName, routeSecurityConfig } from '../../lib/route-config.js'
 import { trustProxyOf } from '../../lib/trust-proxy.js'
 import {
   type TrustedHostOptions,
@@ -89,7 +89,7 @@ async function trustedHostPlugin (fastify: FastifyInstance, options: TrustedHost
     const routeProblems: string[] = []
     let routeMatcher: HostMatcher | null = null
     if (!RouteConfigCheck.Check(own)) {
-      collectOptions(TrustedHostRouteSchema, own, path, routeProblems)
+      explainRouteConfig(TrustedHostRouteSchema, own, path, routeProblems)
     } else if (own !== false) {
       routeMatcher = resolveMatcher(own.allowedHosts, `${path}.allowedHosts`, routeProblems)
     }

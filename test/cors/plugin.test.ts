@@ -1,8 +1,7 @@
-import { Writable } from 'node:stream'
 import Fastify from 'fastify'
 import t, { type Test } from 'tap'
 import { type CorsOptions, corsPlugin, securityPlugin } from '../../index.js'
-import { caught, makeApp } from '../helpers.js'
+import { caught, makeApp, captureLogs } from '../helpers.js'
 
 const APP = 'https://app.example.com'
 
@@ -288,13 +287,7 @@ t.test('every refused config is listed at register', async (t) => {
 })
 
 t.test('maxAge above Chromium\'s cap warns at register', async (t) => {
-  const lines: { level: number; msg: string }[] = []
-  const stream = new Writable({
-    write (chunk, _e, cb) {
-      lines.push(JSON.parse(String(chunk)))
-      cb()
-    },
-  })
+  const { stream, lines } = captureLogs()
   const app = Fastify({ logger: { level: 'warn', stream } })
   t.teardown(() => app.close())
   await app.register(corsPlugin, { origins: [APP], maxAge: 86400 })

@@ -1,8 +1,7 @@
-import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import t, { type Test } from 'tap'
 import { type RateLimitOptions, rateLimitPlugin, securityPlugin } from '../../index.js'
-import { caught, makeApp } from '../helpers.js'
+import { caught, makeApp, captureLogs } from '../helpers.js'
 import { fakeClock, hit, limitHeaders } from './helpers.js'
 
 async function serve (t: Test, options: RateLimitOptions, fastify = {}): Promise<FastifyInstance> {
@@ -238,13 +237,7 @@ t.test('allowList: IPs and CIDRs from request.ip, or a function', async (t) => {
 
 t.test('user functions that throw are logged and treated as not given; never a 500', async (t) => {
   const clock = fakeClock()
-  const lines: { level: number; msg: string }[] = []
-  const stream = new Writable({
-    write (chunk, _e, cb) {
-      lines.push(JSON.parse(String(chunk)))
-      cb()
-    },
-  })
+  const { stream, lines } = captureLogs()
   const app = Fastify({ logger: { level: 'warn', stream } })
   t.teardown(() => app.close())
   const boom = () => {
@@ -293,13 +286,7 @@ t.test('the check can run in preHandler (after auth) or preParsing', async (t) =
 
 t.test('a memory store full of limited clients limits newcomers and logs once', async (t) => {
   const clock = fakeClock()
-  const lines: { level: number; msg: string }[] = []
-  const stream = new Writable({
-    write (chunk, _e, cb) {
-      lines.push(JSON.parse(String(chunk)))
-      cb()
-    },
-  })
+  const { stream, lines } = captureLogs()
   const app = Fastify({ logger: { level: 'error', stream } })
   t.teardown(() => app.close())
   await app.register(rateLimitPlugin, { limit: 1, window: '1m', maxKeys: 2, now: clock.now })

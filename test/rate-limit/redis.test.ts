@@ -7,6 +7,7 @@ import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import { LIMITER_REDIS_OPTIONS, type RateLimitOptions, rateLimitPlugin } from '../../index.js'
 import { redisKey } from '../../plugins/rate-limit/redis-store.js'
+import { captureLogs } from '../helpers.js'
 import { fakeClock, hit, limitHeaders } from './helpers.js'
 
 // Real Redis: the shared server on 127.0.0.1:6379 for sharing tests, and a
@@ -212,14 +213,7 @@ t.test('principal buckets on Redis', { skip }, async (t) => {
 
 t.test('a Redis down at startup: the app starts, warns, and onStoreError applies', { skip }, async (t) => {
   const port = await freePort()
-  const lines: { level: number; msg: string }[] = []
-  const { Writable } = await import('node:stream')
-  const stream = new Writable({
-    write (chunk, _e, cb) {
-      lines.push(JSON.parse(String(chunk)))
-      cb()
-    },
-  })
+  const { stream, lines } = captureLogs()
   const app = Fastify({ logger: { level: 'warn', stream } })
   t.teardown(() => app.close())
   await app.register(rateLimitPlugin, { limit: 1, window: '1m', store: { redis: `redis://127.0.0.1:${port}`, prefix: `${run}down:` } })

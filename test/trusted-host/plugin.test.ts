@@ -1,9 +1,8 @@
-import { Writable } from 'node:stream'
 import Fastify from 'fastify'
 import fp from 'fastify-plugin'
 import t, { type Test } from 'tap'
 import { securityPlugin, type TrustedHostOptions, trustedHostPlugin } from '../../index.js'
-import { API_DEFAULTS, caught, headersOf, makeApp } from '../helpers.js'
+import { API_DEFAULTS, caught, headersOf, makeApp, captureLogs } from '../helpers.js'
 
 const REFUSED = {
   statusCode: 400,
@@ -276,13 +275,7 @@ t.test('www and https redirects combine into one hop', async (t) => {
 })
 
 t.test('refusals are logged at warn, rate-limited, without raw header text', async (t) => {
-  const lines: Record<string, unknown>[] = []
-  const stream = new Writable({
-    write (chunk, _enc, cb) {
-      lines.push(JSON.parse(String(chunk)))
-      cb()
-    },
-  })
+  const { stream, lines } = captureLogs()
   const app = Fastify({ logger: { level: 'warn', stream } })
   t.teardown(() => app.close())
   await app.register(trustedHostPlugin, { allowedHosts: ['example.com'] })
