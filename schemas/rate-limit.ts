@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import Type, { type Static, type TUnsafe } from 'typebox'
 import type { Redis } from 'ioredis'
 import { DURATION_PATTERN } from '../lib/duration.js'
+import type { RateLimitStore } from '../plugins/rate-limit/store.js'
 
 /** Milliseconds, or a string such as `'30s'`, `'1m'`, `'15m'`, `'1h'`, `'1d'`. */
 const Duration = Type.Union([
@@ -51,7 +52,11 @@ export const RateLimitOptionsSchema = Type.Object(
     store: Type.Optional(
       Type.Object(
         {
-          redis: RedisClient,
+          redis: Type.Optional(RedisClient),
+          /** Your own store (Valkey works through `redis`; Memcached, DynamoDB, ... through this). */
+          custom: Type.Optional(
+            Type.Unsafe<RateLimitStore>({ type: 'object', errorMessage: 'must be an object with a consume(key, params, cost) method' })
+          ),
           prefix: Type.Optional(Type.String({ default: 'rampart:rl:', pattern: '^[^{}]*$', errorMessage: 'must not contain { or }' })),
           /** No request waits longer than this for the store. */
           timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 100 })),

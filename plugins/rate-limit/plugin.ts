@@ -12,10 +12,13 @@ import { type Bucket, makeBucket, rateLimitValue } from './buckets.js'
 import type { GcraDecision } from './gcra.js'
 import { MemoryStore } from './memory-store.js'
 import { RedisStore } from './redis-store.js'
+import type { RateLimitStore } from './store.js'
+import { withTimeout } from '../../lib/with-timeout.js'
+import type { Redis } from 'ioredis'
 
 type Resolved = Required<Omit<RateLimitOptions, 'burst' | 'hook' | 'principal' | 'tiers' | 'tier' | 'allowList' | 'store' | 'now'>> &
   Pick<RateLimitOptions, 'burst' | 'hook' | 'principal' | 'tiers' | 'tier' | 'allowList' | 'now'> & {
-    store?: { redis: NonNullable<RateLimitOptions['store']>['redis']; prefix: string; timeoutMs: number }
+    store?: { redis?: Redis | string; custom?: RateLimitStore; prefix: string; timeoutMs: number }
   }
 
 interface RouteLimit {
@@ -73,6 +76,12 @@ async function rateLimitPlugin (fastify: FastifyInstance, options: RateLimitOpti
     allowListed = resolved.allowList
     allowListIsFunction = true
   }
+  const store = resolved.store
+  if (store !== undefined && (store.redis === undefined) === (store.custom === undefined)) {
+    problems.push('rateLimit.store: set exactly one of redis (a client or a redis:// URL) or custom (a RateLimitStore)')
+  } else if (store?.custom !== undefined && typeof store.custom.consume !== 'function') {
+    problems.push('rateLimit.store.custom: must be an object with a consume(key, params, cost) method')
+  }
   if (problems.length > 0) throw invalidOptions(problems)
 
   const defaultRoute: RouteLimit = { bucket: defaultBucket, tiers: tierBuckets.size > 0 ? tierBuckets : undefined }
@@ -93,7 +102,9 @@ async function rateLimitPlugin (fastify: FastifyInstance, options: RateLimitOpti
         'fastify-rampart: the rate-limit memory store is full of limited clients; new clients are limited until some expire'
       ),
   })
-  const redis = resolved.store === undefined ? undefined : new RedisStore(resolved.store)
+  const redis = store?.redis === undefined ? undefined : new RedisStore({ redis: store.redis, prefix: store.prefix, timeoutMs: store.timeoutMs })
+  const external: RateLimitStore | undefined = redis ?? store?.custom
+  const timeoutMs = store?.timeoutMs ?? 0
   const onStoreError = resolved.onStoreError
   let downUntil = 0
   if (redis !== undefined) {
@@ -121,10 +132,18 @@ async function rateLimitPlugin (fastify: FastifyInstance, options: RateLimitOpti
   }
 
   function consume (request: FastifyRequest, key: string, bucket: Bucket): Outcome | Promise<Outcome> {
-    if (redis === undefined) return memory.consume(key, bucket.params, bucket.cost)
+    if (external === undefined) return memory.consume(key, bucket.params, bucket.cost)
     // Recently failed: go straight to the fallback; the first request after the pause tries the store again.
     if (Date.now() < downUntil) return fallback(key, bucket)
-    return redis.consume(key, bucket.params, bucket.cost).catch((err: unknown) => storeFailed(request, err, key, bucket))
+    let result: GcraDecision | Promise<GcraDecision>
+    try {
+      result = external.consume(key, bucket.params, bucket.cost)
+    } catch (err) {
+      return storeFailed(request, err, key, bucket)
+    }
+    if (!(result instanceof Promise)) return result
+    // The Redis store bounds its own calls; a custom one is bounded here.
+    return (external === redis ? result : withTimeout(result, timeoutMs)).catch((err: unknown) => storeFailed(request, err, key, bucket))
   }
 
   // Route limits are resolved when the route is added.

@@ -1,6 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis'
 import { decide, type GcraDecision, type GcraParams, intervalMs } from './gcra.js'
 import type { RateLimitStore } from './store.js'
+import { withTimeout } from '../../lib/with-timeout.js'
 
 // The GCRA decision as one Lua script, so check-and-update is atomic across
 // every instance sharing the Redis, with Redis's own clock (TIME), so
@@ -115,13 +116,4 @@ export class RedisStore implements RateLimitStore {
   async close (): Promise<void> {
     if (this.#owned) await this.client.quit().catch(() => this.client.disconnect())
   }
-}
-
-/** A client we did not create may have no command timeout: bound every call ourselves. */
-function withTimeout<T> (promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`rate-limit store did not answer within ${ms} ms`)), ms)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
