@@ -8,14 +8,16 @@ import { CorsPreflightRefusedError, invalidOptions, invalidRouteConfig } from '.
 import { collectOptions, withoutRegisterKeys } from '../../lib/options.js'
 import { attachToRoute, explainRouteConfig, routeName, routeSecurityConfig } from '../../lib/route-config.js'
 import { type CorsOptions, CorsOptionsSchema, CorsRouteSchema } from '../../schemas/cors.js'
+import { varyWithOrigin } from './vary.js'
 import { type CorsPolicy, originAllowed, preflightAllowed, type ResolvedCors, resolvePolicy, type WireOptions } from './policy.js'
 
 const RouteConfigCheck = Compile(CorsRouteSchema)
 const kPrivateNetwork = Symbol('rampart.cors.privateNetwork')
+const kRefused = Symbol('rampart.cors.refused')
 // Chromium caps Access-Control-Max-Age at 7200 s (Firefox at 86400).
 const CHROMIUM_MAX_AGE = 7200
 
-type Marked = FastifyRequest & { [kPrivateNetwork]?: boolean }
+type Marked = FastifyRequest & { [kPrivateNetwork]?: boolean; [kRefused]?: boolean }
 
 function pathOf (url: string): string {
   const query = url.indexOf('?')
@@ -54,8 +56,10 @@ async function corsPlugin (fastify: FastifyInstance, options: CorsOptions): Prom
     maxParamLength: config.maxParamLength,
   })
 
-  function allowPrivateNetwork (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, p: unknown) => void): void {
+  function preflightHeaders (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, p: unknown) => void): void {
     if ((request as Marked)[kPrivateNetwork] === true) reply.header('access-control-allow-private-network', 'true')
+    // A refused preflight ends as an error, before @fastify/cors wrote Vary: the answer still depends on Origin.
+    if ((request as Marked)[kRefused] === true) reply.header('vary', varyWithOrigin(reply.getHeader('vary')))
     done(null, payload)
   }
 
@@ -63,7 +67,7 @@ async function corsPlugin (fastify: FastifyInstance, options: CorsOptions): Prom
     const methods = Array.isArray(routeOptions.method) ? routeOptions.method : [routeOptions.method]
     if (methods.includes('OPTIONS')) {
       // @fastify/cors knows nothing of Private Network Access; OPTIONS routes add the header.
-      routeOptions.onSend = [allowPrivateNetwork, ...toList(routeOptions.onSend)] as RouteOptions['onSend']
+      routeOptions.onSend = [preflightHeaders, ...toList(routeOptions.onSend)] as RouteOptions['onSend']
     }
     const own = routeSecurityConfig(routeOptions, 'cors')
     if (own === undefined) return
@@ -115,6 +119,7 @@ async function corsPlugin (fastify: FastifyInstance, options: CorsOptions): Prom
         // @fastify/cors would let a refused preflight fall through to its
         // catch-all route (a 404 after the app's own hooks); an error ends it
         // here, as a 403 without CORS headers, before any auth hook runs.
+        ;(request as Marked)[kRefused] = true
         return callback(new CorsPreflightRefusedError())
       }
       if (privateNetwork) (request as Marked)[kPrivateNetwork] = true

@@ -122,7 +122,7 @@ t.test('refused preflights get 403 with no ACA* headers', async (t) => {
       error: 'Forbidden',
       message: 'CORS preflight refused',
     })
-    t.same(corsHeaders(res), {})
+    t.same(corsHeaders(res), { vary: 'Origin' }, 'Vary, and no ACA* header')
     t.equal(res.headers['x-frame-options'], 'DENY', 'security headers still apply')
   }
   t.same(seen, [])
@@ -226,7 +226,7 @@ t.test('per route: false turns CORS off, preflight included', async (t) => {
   t.same(corsHeaders(await app.inject({ url: '/internal', headers: { origin: APP } })), {})
   const pre = await app.inject({ method: 'OPTIONS', url: '/internal', headers: { origin: APP, 'access-control-request-method': 'GET' } })
   t.equal(pre.statusCode, 403)
-  t.same(corsHeaders(pre), {})
+  t.same(corsHeaders(pre), { vary: 'Origin' })
   const other = await app.inject({ method: 'OPTIONS', url: '/public', headers: { origin: APP, 'access-control-request-method': 'GET' } })
   t.equal(other.statusCode, 204)
   t.equal((await app.inject({ url: '/public', headers: { origin: APP } })).headers['access-control-allow-origin'], APP)
@@ -304,4 +304,13 @@ t.test('bad route config throws at route add', async (t) => {
   t.same(semantic.problems, ['config.security.cors.origins[0]: a wildcard directly over a public suffix would trust every site under it'])
   const wrong = await caught(() => app.get('/c', { config: { security: { cors: 'off' as never } } }, async () => 1))
   t.same(wrong.problems, ['config.security.cors: must be false or an object (got string)'])
+})
+
+t.test('varyWithOrigin merges without duplicates', async (t) => {
+  const { varyWithOrigin } = await import('../../plugins/cors/vary.js')
+  t.equal(varyWithOrigin(undefined), 'Origin')
+  t.equal(varyWithOrigin(' '), 'Origin')
+  t.equal(varyWithOrigin('Accept-Encoding'), 'Accept-Encoding, Origin')
+  t.equal(varyWithOrigin('accept-encoding, ORIGIN'), 'accept-encoding, ORIGIN')
+  t.equal(varyWithOrigin('*'), '*')
 })
