@@ -31,7 +31,7 @@ export class MemoryStore implements RateLimitStore {
 
   constructor (options: MemoryStoreOptions) {
     this.#maxKeys = options.maxKeys
-    this.#now = options.now ?? Date.now
+    this.#now = options.now ?? (() => Date.now())
     this.#onFull = options.onFull
   }
 

@@ -91,7 +91,8 @@ async function rateLimitPlugin (fastify: FastifyInstance, options: RateLimitOpti
   const draft = resolved.headers === 'both' || resolved.headers === 'draft'
   const legacy = resolved.headers === 'both' || resolved.headers === 'legacy'
   const logLimiter = createLogLimiter(LOG_INTERVAL_MS)
-  const now = resolved.now ?? Date.now
+  // Late-bound, so fake timers installed after registration still drive it.
+  const now = resolved.now ?? (() => Date.now())
 
   const memory = new MemoryStore({
     maxKeys: resolved.maxKeys,

@@ -110,6 +110,10 @@ async function trustedHostPlugin (fastify: FastifyInstance, options: TrustedHost
     reply.code(400).type('application/json; charset=utf-8').send(REFUSAL)
   }
 
+  function wwwTarget (parsed: ParsedHost): boolean {
+    return redirect?.www === true && !parsed.ip && !parsed.hostname.startsWith('www.') && listsExactly(defaultMatcher, `www.${parsed.hostname}`)
+  }
+
   function redirectTo (request: FastifyRequest, reply: FastifyReply, parsed: ParsedHost, secure: boolean): boolean {
     if (redirect === undefined) return false
     const url = request.raw.url as string
@@ -117,8 +121,7 @@ async function trustedHostPlugin (fastify: FastifyInstance, options: TrustedHost
     const path = query === -1 ? url : url.slice(0, query)
     if (exempt.has(path)) return false
     const toHttps = redirect.https && !secure
-    const toWww =
-      redirect.www && !parsed.ip && !parsed.hostname.startsWith('www.') && listsExactly(defaultMatcher, `www.${parsed.hostname}`)
+    const toWww = wwwTarget(parsed)
     if (!toHttps && !toWww) return false
     const hostname = toWww ? `www.${parsed.hostname}` : parsed.hostname
     // Moving to https drops an explicit http port: it cannot serve TLS too.
@@ -154,6 +157,9 @@ async function trustedHostPlugin (fastify: FastifyInstance, options: TrustedHost
       }
     }
     if (!matchHost(routeMatcher, parsed.hostname, effectivePort(parsed, secure))) {
+      // As Starlette's www_redirect: an apex that is not listed itself still
+      // goes to its www. host when that one is (the target is always listed).
+      if (routeMatcher === defaultMatcher && wwwTarget(parsed) && redirectTo(request, reply, parsed, secure)) return
       return refuse(request, reply, 'not allowed', parsed.hostname)
     }
     if (redirectTo(request, reply, parsed, secure)) return

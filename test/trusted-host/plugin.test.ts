@@ -263,6 +263,20 @@ t.test('redirect.www sends the apex to www. when www. is listed exactly', async 
   t.equal((await app.inject({ url: '/', headers: { host: '127.0.0.1' } })).statusCode, 200, 'never for IPs')
 })
 
+t.test('redirect.www also moves an apex that is not listed itself (Starlette\'s www_redirect)', async (t) => {
+  const app = makeApp(t)
+  await app.register(trustedHostPlugin, { allowedHosts: ['www.example.com'], redirect: { www: true } })
+  app.get('/', async () => 'ok')
+  const res = await app.inject({ url: '/?a=1', headers: { host: 'example.com' } })
+  t.equal(res.statusCode, 308)
+  t.equal(res.headers.location, 'http://www.example.com/?a=1')
+  t.equal((await app.inject({ url: '/', headers: { host: 'other.example' } })).statusCode, 400)
+  const off = makeApp(t)
+  await off.register(trustedHostPlugin, { allowedHosts: ['www.example.com'] })
+  off.get('/', async () => 'ok')
+  t.equal((await off.inject({ url: '/', headers: { host: 'example.com' } })).statusCode, 400, 'without redirect.www: refused')
+})
+
 t.test('www and https redirects combine into one hop', async (t) => {
   const app = makeApp(t)
   await app.register(trustedHostPlugin, {
