@@ -88,6 +88,10 @@ export const RateLimitRouteSchema = Type.Union([
       cost: Type.Optional(Type.Integer({ minimum: 1 })),
       /** Routes with the same group share one bucket. */
       group: Type.Optional(Name),
+      /** Check in this hook for this route (e.g. preHandler, after the route's own auth). */
+      hook: Type.Optional(
+        Type.Union([Type.Literal('onRequest'), Type.Literal('preParsing'), Type.Literal('preValidation'), Type.Literal('preHandler')])
+      ),
     },
     { additionalProperties: false }
   ),

@@ -25,7 +25,11 @@ interface RouteLimit {
   bucket: Bucket
   /** Tier name → bucket, for routes on the plugin-wide limit. */
   tiers: Map<string, Bucket> | undefined
+  /** Set when the route checks in another hook than the plugin's (a route-level hook then does it). */
+  ownHook?: boolean
 }
+
+type HookName = 'onRequest' | 'preParsing' | 'preValidation' | 'preHandler'
 
 const RouteConfigCheck = Compile(RateLimitRouteSchema)
 const LOG_INTERVAL_MS = 10_000
@@ -147,6 +151,8 @@ async function rateLimitPlugin (fastify: FastifyInstance, options: RateLimitOpti
     return (external === redis ? result : withTimeout(result, timeoutMs)).catch((err: unknown) => storeFailed(request, err, key, bucket))
   }
 
+  const pluginHook: HookName = resolved.hook ?? (principal === undefined ? 'onRequest' : 'preHandler')
+
   // Route limits are resolved when the route is added.
   const kRoute = Symbol('rampart.rateLimit.route')
   let anyRouteLimit = false
@@ -187,6 +193,17 @@ async function rateLimitPlugin (fastify: FastifyInstance, options: RateLimitOpti
       }
     }
     if (routeProblems.length > 0) throw invalidRouteConfig(routeName(routeOptions), routeProblems)
+    if (limit !== null && own !== false && (own as { hook?: HookName }).hook !== undefined && (own as { hook: HookName }).hook !== pluginHook) {
+      // This route checks in its own hook (after its own auth, say); the plugin-wide hook skips it.
+      const routeLimit: RouteLimit = { ...limit, ownHook: true }
+      const hook = (own as { hook: HookName }).hook
+      const routeCheck = hook === 'preParsing'
+        ? (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, p: unknown) => void) => check(request, reply, () => done(null, payload), routeLimit)
+        : (request: FastifyRequest, reply: FastifyReply, done: () => void) => check(request, reply, done, routeLimit)
+      const existing = routeOptions[hook] as unknown
+      routeOptions[hook] = [...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]), routeCheck] as never
+      limit = routeLimit
+    }
     attachToRoute(routeOptions, kRoute, limit)
     anyRouteLimit = true
   })
@@ -239,7 +256,11 @@ async function rateLimitPlugin (fastify: FastifyInstance, options: RateLimitOpti
       const own = (request.routeOptions.config as unknown as Record<symbol, RouteLimit | null | undefined>)[kRoute]
       if (own !== undefined) route = own
     }
-    if (route === null) return done()
+    if (route === null || route.ownHook === true) return done()
+    check(request, reply, done, route)
+  }
+
+  function check (request: FastifyRequest, reply: FastifyReply, done: () => void, route: RouteLimit): void {
     if (allowListed !== undefined) {
       const listed = allowListIsFunction
         ? safeCall(request, allowListed as (request: FastifyRequest) => boolean, 'allowList')
@@ -273,11 +294,10 @@ async function rateLimitPlugin (fastify: FastifyInstance, options: RateLimitOpti
     finish(reply, bucket, ip, next, done)
   }
 
-  const hook = resolved.hook ?? (principal === undefined ? 'onRequest' : 'preHandler')
-  if (hook === 'preParsing') {
+  if (pluginHook === 'preParsing') {
     fastify.addHook('preParsing', (request, reply, payload, done) => rampartRateLimit(request, reply, () => done(null, payload)))
   } else {
-    fastify.addHook(hook, rampartRateLimit)
+    fastify.addHook(pluginHook, rampartRateLimit)
   }
 }
 

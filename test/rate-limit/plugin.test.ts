@@ -325,3 +325,27 @@ t.test('the default clock is the real one', async (t) => {
   const app = await serve(t, { limit: 1, window: '1h' })
   t.same(await hit(app, 2), [200, 429])
 })
+
+t.test('per route, the check can move to another hook (after that route\'s own auth)', async (t) => {
+  const clock = fakeClock()
+  const app = makeApp(t)
+  await app.register(rateLimitPlugin, {
+    limit: 2,
+    window: '1m',
+    now: clock.now,
+    hook: 'onRequest',
+    principal: (request) => (request as FastifyRequest & { user?: string }).user,
+  })
+  const auth = async (request: FastifyRequest) => {
+    ;(request as FastifyRequest & { user?: string }).user = request.headers['x-user'] as string | undefined
+  }
+  app.get('/me', { preHandler: auth, config: { security: { rateLimit: { hook: 'preHandler' } } } }, async () => 'me')
+  app.get('/two', { preHandler: [auth], config: { security: { rateLimit: { hook: 'preHandler', limit: 1, window: '1m' } } } }, async () => 'two')
+  app.post('/upload', { config: { security: { rateLimit: { hook: 'preParsing' } } } }, async () => 'up')
+  app.get('/same', { config: { security: { rateLimit: { hook: 'onRequest', cost: 1 } } } }, async () => 'same')
+  const as = (url: string, user: string, ip: string) => app.inject({ url, remoteAddress: ip, headers: { 'x-user': user } })
+  t.same([(await as('/me', 'u', '10.0.0.1')).statusCode, (await as('/me', 'u', '10.0.0.2')).statusCode, (await as('/me', 'u', '10.0.0.3')).statusCode], [200, 200, 429], 'the principal, known after the route\'s auth, is limited across IPs')
+  t.same([(await as('/two', 'v', '10.0.1.1')).statusCode, (await as('/two', 'v', '10.0.1.2')).statusCode], [200, 429])
+  t.same(await hit(app, 3, { method: 'POST', url: '/upload', remoteAddress: '10.0.2.1', payload: { a: 1 } }), [200, 200, 429])
+  t.same(await hit(app, 1, { url: '/same', remoteAddress: '10.0.3.1' }), [200])
+})
