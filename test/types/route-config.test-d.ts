@@ -75,6 +75,10 @@ export const limitCost: FastifyContextConfig = { security: { rateLimit: { cost: 
 // @ts-expect-error unknown key
 export const limitTypo: FastifyContextConfig = { security: { rateLimit: { max: 5 } } }
 
+export const limitHook: FastifyContextConfig = { security: { rateLimit: { hook: 'preHandler' } } }
+// @ts-expect-error onSend is too late to refuse a request
+export const limitLateHook: FastifyContextConfig = { security: { rateLimit: { hook: 'onSend' } } }
+
 export const typed: HeadersOptions = { permissionsPolicy: { camera: ['self'] } }
 // @ts-expect-error unknown Permissions-Policy feature
 export const wrongFeature: HeadersOptions = { permissionsPolicy: { camra: [] } }
