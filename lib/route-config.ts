@@ -48,6 +48,16 @@ export function explainRouteConfig (schema: { anyOf: TSchema[] }, own: unknown, 
 }
 
 /**
+ * Adds a route-level hook, keeping whatever the route already had there (a
+ * function, a list, or nothing). `first` puts it ahead of the route's own.
+ */
+export function addRouteHook (routeOptions: RouteOptions, name: 'onRequest' | 'preParsing' | 'preValidation' | 'preHandler' | 'onSend', hook: unknown, first = false): void {
+  const existing = routeOptions[name] as unknown
+  const list = existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]
+  routeOptions[name] = (first ? [hook, ...list] : [...list, hook]) as never
+}
+
+/**
  * Adds `value` under a plugin-private symbol on the route's config, without
  * mutating the user's object (it may be shared between routes). Fastify
  * copies the config, symbols included, into the route context after the

@@ -8,18 +8,9 @@ import { type SecurityOptions, SecurityOptionsSchema } from '../schemas/security
 import type { TrustedHostOptions } from '../schemas/trusted-host.js'
 import corsPlugin from './cors/plugin.js'
 import headersPlugin from './headers/plugin.js'
+import { rateLimitHeaderNames } from './rate-limit/buckets.js'
 import rateLimitPlugin from './rate-limit/plugin.js'
 import trustedHostPlugin from './trusted-host/plugin.js'
-
-/** Response headers the rate limiter sends, which browsers may only read when CORS exposes them. */
-export function rateLimitHeaderNames (headers: RateLimitOptions['headers']): string[] {
-  const names: string[] = []
-  if (headers === undefined || headers === 'both' || headers === 'draft') names.push('RateLimit', 'RateLimit-Policy')
-  if (headers === undefined || headers === 'both' || headers === 'legacy') {
-    names.push('X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset')
-  }
-  return [...names, 'Retry-After']
-}
 
 function on<T> (value: T | false | undefined): value is T {
   return value !== undefined && value !== false

@@ -6,7 +6,7 @@ import { Compile } from 'typebox/compile'
 import { mergeOver } from '../../lib/copy.js'
 import { CorsPreflightRefusedError, invalidOptions, invalidRouteConfig } from '../../lib/errors.js'
 import { collectOptions, withoutRegisterKeys } from '../../lib/options.js'
-import { attachToRoute, explainRouteConfig, routeName, routeSecurityConfig } from '../../lib/route-config.js'
+import { addRouteHook, attachToRoute, explainRouteConfig, routeName, routeSecurityConfig } from '../../lib/route-config.js'
 import { type CorsOptions, CorsOptionsSchema, CorsRouteSchema } from '../../schemas/cors.js'
 import { varyWithOrigin } from './vary.js'
 import { type CorsPolicy, originAllowed, preflightAllowed, type ResolvedCors, resolvePolicy, type WireOptions } from './policy.js'
@@ -67,7 +67,7 @@ async function corsPlugin (fastify: FastifyInstance, options: CorsOptions): Prom
     const methods = Array.isArray(routeOptions.method) ? routeOptions.method : [routeOptions.method]
     if (methods.includes('OPTIONS')) {
       // @fastify/cors knows nothing of Private Network Access; OPTIONS routes add the header.
-      routeOptions.onSend = [preflightHeaders, ...toList(routeOptions.onSend)] as RouteOptions['onSend']
+      addRouteHook(routeOptions, 'onSend', preflightHeaders, true)
     }
     const own = routeSecurityConfig(routeOptions, 'cors')
     if (own === undefined) return
@@ -135,10 +135,5 @@ async function corsPlugin (fastify: FastifyInstance, options: CorsOptions): Prom
 
 /* c8 ignore next -- find-my-way wants a handler; we only read each route's store */
 function neverCalled (): void {}
-
-function toList<T> (value: T | T[] | undefined): T[] {
-  if (value === undefined) return []
-  return Array.isArray(value) ? value : [value]
-}
 
 export default fp(corsPlugin, { fastify: '5.x', name: 'fastify-rampart-cors' })

@@ -1,4 +1,5 @@
 import { toMs } from '../../lib/duration.js'
+import type { RateLimitOptions } from '../../schemas/rate-limit.js'
 import type { GcraParams } from './gcra.js'
 
 /** A limit as the hook uses it: ready GCRA parameters and the RateLimit-Policy value. */
@@ -47,4 +48,14 @@ export function makeBucket (name: string, limits: LimitInput, cost: number, path
 /** The RateLimit field value for one decision. */
 export function rateLimitValue (bucket: Bucket, remaining: number, resetSeconds: number): string {
   return `${bucket.nameField};r=${remaining};t=${resetSeconds}`
+}
+
+/** Response headers the rate limiter sends, which browsers may only read when CORS exposes them. */
+export function rateLimitHeaderNames (headers: RateLimitOptions['headers']): string[] {
+  const names: string[] = []
+  if (headers === undefined || headers === 'both' || headers === 'draft') names.push('RateLimit', 'RateLimit-Policy')
+  if (headers === undefined || headers === 'both' || headers === 'legacy') {
+    names.push('X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset')
+  }
+  return [...names, 'Retry-After']
 }

@@ -5,7 +5,7 @@ import { type AddressMatcher, compileAddresses, ipKey } from '../../lib/client-i
 import { invalidOptions, invalidRouteConfig, RateLimitedError, RateLimitUnavailableError } from '../../lib/errors.js'
 import { createLogLimiter } from '../../lib/log-limiter.js'
 import { collectOptions, withoutRegisterKeys } from '../../lib/options.js'
-import { attachToRoute, explainRouteConfig, routeName, routeSecurityConfig } from '../../lib/route-config.js'
+import { addRouteHook, attachToRoute, explainRouteConfig, routeName, routeSecurityConfig } from '../../lib/route-config.js'
 import { trustProxyOf } from '../../lib/trust-proxy.js'
 import { type RateLimitOptions, RateLimitOptionsSchema, RateLimitRouteSchema } from '../../schemas/rate-limit.js'
 import { type Bucket, makeBucket, rateLimitValue } from './buckets.js'
@@ -30,6 +30,14 @@ interface RouteLimit {
 }
 
 type HookName = 'onRequest' | 'preParsing' | 'preValidation' | 'preHandler'
+
+type Check = (request: FastifyRequest, reply: FastifyReply, done: () => void) => void
+
+/** preParsing hooks pass the payload stream along; the others only call done. */
+function hookFor (name: HookName, check: Check): Check | ((request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, p: unknown) => void) => void) {
+  if (name !== 'preParsing') return check
+  return (request, reply, payload, done) => check(request, reply, () => done(null, payload))
+}
 
 const RouteConfigCheck = Compile(RateLimitRouteSchema)
 const LOG_INTERVAL_MS = 10_000
@@ -193,15 +201,11 @@ async function rateLimitPlugin (fastify: FastifyInstance, options: RateLimitOpti
       }
     }
     if (routeProblems.length > 0) throw invalidRouteConfig(routeName(routeOptions), routeProblems)
-    if (limit !== null && own !== false && (own as { hook?: HookName }).hook !== undefined && (own as { hook: HookName }).hook !== pluginHook) {
+    const hook = own === false ? undefined : (own as { hook?: HookName }).hook
+    if (limit !== null && hook !== undefined && hook !== pluginHook) {
       // This route checks in its own hook (after its own auth, say); the plugin-wide hook skips it.
       const routeLimit: RouteLimit = { ...limit, ownHook: true }
-      const hook = (own as { hook: HookName }).hook
-      const routeCheck = hook === 'preParsing'
-        ? (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, p: unknown) => void) => check(request, reply, () => done(null, payload), routeLimit)
-        : (request: FastifyRequest, reply: FastifyReply, done: () => void) => check(request, reply, done, routeLimit)
-      const existing = routeOptions[hook] as unknown
-      routeOptions[hook] = [...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]), routeCheck] as never
+      addRouteHook(routeOptions, hook, hookFor(hook, (request, reply, done) => check(request, reply, done, routeLimit)))
       limit = routeLimit
     }
     attachToRoute(routeOptions, kRoute, limit)
@@ -294,11 +298,7 @@ async function rateLimitPlugin (fastify: FastifyInstance, options: RateLimitOpti
     finish(reply, bucket, ip, next, done)
   }
 
-  if (pluginHook === 'preParsing') {
-    fastify.addHook('preParsing', (request, reply, payload, done) => rampartRateLimit(request, reply, () => done(null, payload)))
-  } else {
-    fastify.addHook(pluginHook, rampartRateLimit)
-  }
+  fastify.addHook(pluginHook as 'onRequest', hookFor(pluginHook, rampartRateLimit) as never)
 }
 
 export default fp(rateLimitPlugin, { fastify: '5.x', name: 'fastify-rampart-rate-limit' })

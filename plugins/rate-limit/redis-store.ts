@@ -75,13 +75,8 @@ export class RedisStore implements RateLimitStore {
   }
 
   async consume (key: string, params: GcraParams, cost: number): Promise<GcraDecision> {
-    const interval = intervalMs(params)
-    const call = this.client.rampartGcra(
-      redisKey(this.#prefix, key),
-      String(interval),
-      String(interval * params.burst),
-      String(cost)
-    )
+    const [interval, capacity] = this.#argsOf(params)
+    const call = this.client.rampartGcra(redisKey(this.#prefix, key), interval, capacity, String(cost))
     // A client we created enforces the timeout itself (commandTimeout); one we were given may not.
     const [allowed, before] = await (this.#owned ? call : withTimeout(call, this.#timeoutMs))
     const decision = decide(Number(before), params, cost)
@@ -111,6 +106,19 @@ export class RedisStore implements RateLimitStore {
     clearTimeout(timer)
     this.client.off('ready', onReady as () => void)
     return ready
+  }
+
+  // A bucket's params object lives as long as its route: format its script arguments once.
+  readonly #args = new WeakMap<GcraParams, [string, string]>()
+
+  #argsOf (params: GcraParams): [string, string] {
+    let args = this.#args.get(params)
+    if (args === undefined) {
+      const interval = intervalMs(params)
+      args = [String(interval), String(interval * params.burst)]
+      this.#args.set(params, args)
+    }
+    return args
   }
 
   async close (): Promise<void> {

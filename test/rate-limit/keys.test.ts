@@ -1,6 +1,6 @@
 import t from 'tap'
 import { compileAddresses, ipKey } from '../../lib/client-ip.js'
-import { rateLimitHeaderNames } from '../../plugins/security.js'
+import { rateLimitHeaderNames } from '../../plugins/rate-limit/buckets.js'
 
 t.test('ipKey: IPv4, mapped, IPv6 prefixes, garbage', async (t) => {
   t.equal(ipKey('203.0.113.5', 64), '203.0.113.5')
