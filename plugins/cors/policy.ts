@@ -86,7 +86,13 @@ export function resolvePolicy (options: ResolvedCors, path: string, problems: st
 export function originAllowed (policy: CorsPolicy, origin: string): boolean {
   if (origin === 'null') return policy.allowNull
   if (policy.reflectAny || policy.origins.any || matchOrigin(policy.origins, origin)) return true
-  return policy.originMatcher !== undefined && policy.originMatcher(origin) === true
+  if (policy.originMatcher === undefined) return false
+  // The user's matcher sees attacker-chosen input; if it throws, the origin is simply not allowed (never a 500).
+  try {
+    return policy.originMatcher(origin) === true
+  } catch {
+    return false
+  }
 }
 
 /**

@@ -203,6 +203,19 @@ t.test('originMatcher is the escape hatch for what a list cannot say', async (t)
   t.equal((await app.inject({ url: '/items', headers: { origin: APP } })).headers['access-control-allow-origin'], APP)
 })
 
+t.test('an originMatcher that throws refuses the origin instead of failing the request', async (t) => {
+  const { app } = await serve(t, {
+    origins: [APP],
+    originMatcher: () => {
+      throw new Error('bug in user code')
+    },
+  })
+  const res = await app.inject({ url: '/items', headers: { origin: 'https://other.example' } })
+  t.equal(res.statusCode, 200)
+  t.same(corsHeaders(res), { vary: 'Origin' })
+  t.equal((await app.inject(preflight('https://other.example', 'GET'))).statusCode, 403)
+})
+
 t.test('errors stay readable cross-origin', async (t) => {
   const { app } = await serve(t, { origins: [APP], credentials: true, exposedHeaders: ['retry-after'] })
   const res = await app.inject({ url: '/boom', headers: { origin: APP } })
