@@ -5,7 +5,7 @@ import { invalidRouteConfig } from './errors.js'
 import { collectOptions, kindOf } from './options.js'
 
 /** Every key `config.security` may hold, one per plugin of the suite. */
-export const SECURITY_KEYS = ['headers', 'trustedHost', 'cors', 'rateLimit'] as const
+export const SECURITY_KEYS = ['headers', 'trustedHost', 'cors', 'rateLimit', 'jwt', 'webhook', 'mtls'] as const
 export type SecurityKey = (typeof SECURITY_KEYS)[number]
 
 export function routeName (routeOptions: Pick<RouteOptions, 'method' | 'url'>): string {

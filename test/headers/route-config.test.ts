@@ -142,7 +142,7 @@ t.test('the security container itself is checked', async (t) => {
     app.get('/a', { config: { security: { header: false } as never } }, async () => 1)
   )
   t.same(typo.problems, [
-    'config.security.header: is not a known option (expected headers, trustedHost, cors, rateLimit)',
+    'config.security.header: is not a known option (expected headers, trustedHost, cors, rateLimit, jwt, webhook, mtls)',
   ])
   const wrong = await caught(() =>
     app.route({
