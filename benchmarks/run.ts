@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { Redis } from 'ioredis'
-import { REDIS_URL, VARIANTS } from './variants.js'
+import { REDIS_URL, REQUEST_HEADERS, VARIANTS } from './variants.js'
 
 // Interleaved rounds: each round runs every variant once, in a rotated
 // order, so drift on a shared machine (thermal, neighbours) spreads over all
@@ -31,7 +31,9 @@ async function redisReachable (): Promise<boolean> {
 }
 const redis = await redisReachable()
 if (!redis) console.log(`No Redis at ${REDIS_URL}: the Redis variants are left out.`)
-const names = Object.keys(VARIANTS).filter((n) => (only === undefined || n === 'bare' || only.includes(n)) && (redis || !VARIANTS[n].redis))
+// A subset still runs bare Fastify and each chosen variant's floor, for the ratios.
+const wanted = only === undefined ? undefined : new Set(['bare', ...only, ...only.map((n) => VARIANTS[n]?.floor).filter((f) => f !== undefined)])
+const names = Object.keys(VARIANTS).filter((n) => (wanted === undefined || wanted.has(n)) && (redis || !VARIANTS[n].redis))
 
 // With two or more cores, servers run on core 0 and the load generator on
 // core 1, so the scheduler does not shuffle them onto one core mid-run.
@@ -79,19 +81,19 @@ const samples = new Map<string, { rps: number[]; p99: number[]; cpu: number[] }>
 try {
   // Warm-up (not recorded): let the JIT settle in every server first.
   for (const name of names) {
-    await autocannon({ url: `http://127.0.0.1:${servers.get(name)!.port}/`, connections, duration: 1, headers: { origin: 'https://app.example.com' } })
+    await autocannon({ url: `http://127.0.0.1:${servers.get(name)!.port}/`, connections, duration: 1, headers: VARIANTS[name].request ?? REQUEST_HEADERS })
   }
   for (let round = 0; round < rounds; round++) {
     const order = names.map((_, i) => names[(i + round) % names.length])
     for (const name of order) {
       const { port, child } = servers.get(name)!
       const cpuBefore = await cpuOf(child)
-      // Every variant gets the same browser-like request: an allowed cross-origin GET.
+      // Every variant gets the same browser-like request (an allowed cross-origin GET) unless it names its own.
       const result = await autocannon({
         url: `http://127.0.0.1:${port}/`,
         connections,
         duration,
-        headers: { origin: 'https://app.example.com' },
+        headers: VARIANTS[name].request ?? REQUEST_HEADERS,
       })
       const cpuAfter = await cpuOf(child)
       if (result.non2xx > 0 || result.errors > 0) { throw new Error(`${name}: ${result.non2xx} non-2xx, ${result.errors} errors`) }
@@ -104,6 +106,13 @@ try {
   }
 } finally {
   for (const { child } of servers.values()) child.disconnect()
+}
+
+function quantile (values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const at = (sorted.length - 1) * q
+  const lo = Math.floor(at)
+  return sorted[lo] + (sorted[Math.ceil(at)] - sorted[lo]) * (at - lo)
 }
 
 const bare = median(samples.get('bare')!.rps)
@@ -120,14 +129,26 @@ const rows = names.map((name) => {
   }
 })
 
-const bareCpu = rows.find((r) => r.name === 'bare')!.cpu
-const header = '| variant | req/s (median) | p99 ms | × bare | × official | server CPU µs/req | CPU × bare |'
-const lines = [header, '|---|---:|---:|---:|---:|---:|---:|']
+// The steadiest figure on a shared machine: per round, this variant's CPU
+// µs/request minus its floor's from the same round; median and quartiles.
+function overFloor (name: string): string {
+  const floor = VARIANTS[name].floor
+  if (floor === undefined || !samples.has(floor)) return ''
+  const mine = samples.get(name)!.cpu
+  const theirs = samples.get(floor)!.cpu
+  const diffs = mine.map((cpu, i) => cpu - theirs[i])
+  return `${quantile(diffs, 0.5).toFixed(1)} (${quantile(diffs, 0.25).toFixed(1)} to ${quantile(diffs, 0.75).toFixed(1)})`
+}
+
+const header = '| variant | req/s (median) | p99 ms | server CPU µs/req | × bare | × floor | × official | µs/req over floor, median (25th to 75th) |'
+const lines = [header, '|---|---:|---:|---:|---:|---:|---:|---:|']
 for (const r of rows) {
   const counterpart = rows.find((o) => o.name === VARIANTS[r.name].official)
   const official = counterpart === undefined ? '' : (r.rps / counterpart.rps).toFixed(2)
+  const floorRow = rows.find((o) => o.name === VARIANTS[r.name].floor)
+  const floor = floorRow === undefined ? '' : (r.rps / floorRow.rps).toFixed(2)
   lines.push(
-    `| ${r.label} | ${Math.round(r.rps)} | ${r.p99.toFixed(1)} | ${r.ratio.toFixed(2)} | ${official} | ${r.cpu.toFixed(1)} | ${(r.cpu / bareCpu).toFixed(2)} |`
+    `| ${r.label} | ${Math.round(r.rps)} | ${r.p99.toFixed(1)} | ${r.cpu.toFixed(1)} | ${r.ratio.toFixed(2)} | ${floor} | ${official} | ${overFloor(r.name)} |`
   )
 }
 const table = lines.join('\n')
@@ -139,7 +160,7 @@ const meta = [
   `Date: ${new Date().toISOString()}`,
   `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.platform} ${process.arch}`,
   `Node ${process.version}, fastify ${await versions('fastify')}, @fastify/helmet ${await versions('@fastify/helmet')}, @fastify/cors ${await versions('@fastify/cors')}, @fastify/rate-limit ${await versions('@fastify/rate-limit')}, ioredis ${await versions('ioredis')}, Redis ${redis ? 'on 127.0.0.1:6379' : 'not reachable'}, autocannon ${await versions('autocannon')}`,
-  `Method: ${rounds} interleaved rounds × ${duration} s per variant, ${connections} connections, each server in its own process on 127.0.0.1${pin ? ' pinned to core 0, load generator on core 1' : ''}; median of rounds. "× official" compares with the equivalent official plugin.`,
+  `Method: ${rounds} interleaved rounds × ${duration} s per variant, ${connections} connections, each server in its own process on 127.0.0.1${pin ? ' pinned to core 0, load generator on core 1' : ''}; median of rounds. "× official" compares with the equivalent official plugin; "× floor" with a server that writes the same response headers (captured from the variant at startup) with no logic; "over floor" is the per-round paired difference in server CPU.`,
 ]
 // Only a full run of every variant is a result worth keeping.
 if (!quick && only === undefined) {

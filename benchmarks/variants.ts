@@ -29,13 +29,58 @@ export interface Variant {
   label: string
   /** The variant of the official plugins doing the same job, for the "× official" column. */
   official?: string
+  /** The variant that writes the same response headers with no logic, for "× floor" and "Δ floor". */
+  floor?: string
   redis?: boolean
+  /** Request headers for this variant instead of the default cross-origin GET's. */
+  request?: Record<string, string>
   build: (app: FastifyInstance) => Promise<void>
 }
 
+/** The request every variant answers, unless it says otherwise. */
+export const REQUEST_HEADERS: Record<string, string> = { origin: ORIGIN }
+
+// Headers every response has or that Fastify writes itself; a floor leaves them to Fastify.
+const OWN_HEADERS = new Set(['date', 'connection', 'keep-alive', 'content-length', 'content-type'])
+
+/**
+ * A floor: the response headers `build` adds to the benchmark request,
+ * captured from it with app.inject when the floor server starts (so the floor
+ * can never drift from what the plugins send), then written by one
+ * reply.headers() call in a sync onRequest hook, with no logic at all.
+ */
+function floorOf (label: string, build: (app: FastifyInstance) => Promise<void>, request = REQUEST_HEADERS): Variant {
+  return {
+    label,
+    build: async (app) => {
+      const probe = Fastify({ logger: false })
+      await build(probe)
+      probe.get('/', async () => ({ hello: 'world' }))
+      const res = await probe.inject({ url: '/', headers: { host: '127.0.0.1', ...request } })
+      await probe.close()
+      if (res.statusCode !== 200) throw new Error(`${label}: the captured response was ${res.statusCode}`)
+      const headers: Record<string, string> = {}
+      for (const [name, value] of Object.entries(res.headers)) {
+        if (!OWN_HEADERS.has(name)) headers[name] = String(value)
+      }
+      app.addHook('onRequest', (_request, reply, done) => {
+        reply.headers(headers)
+        done()
+      })
+    },
+  }
+}
+
+// 100k wildcard tenants: the host and origin checks must cost per label, not per entry.
+const TENANTS = 100_000
+const TENANT_HOST = `api.tenant${TENANTS - 1}.example.com`
+const tenantHosts = () => Array.from({ length: TENANTS }, (_, i) => `*.tenant${i}.example.com`)
+const tenantOrigins = () => Array.from({ length: TENANTS }, (_, i) => `https://*.tenant${i}.example.com`)
+const TENANT_REQUEST = { host: TENANT_HOST, origin: `https://app.tenant${TENANTS - 1}.example.com` }
+
 async function officialStack (app: FastifyInstance, redis: boolean): Promise<void> {
   await app.register(await official('@fastify/helmet'))
-  await app.register(await official('@fastify/cors'), { origin: [ORIGIN] })
+  await app.register(await official('@fastify/cors'), { origin: [ORIGIN], credentials: true })
   await app.register(await official('@fastify/rate-limit'), {
     max: LIMIT,
     timeWindow: '1 minute',
@@ -46,74 +91,80 @@ async function officialStack (app: FastifyInstance, redis: boolean): Promise<voi
 async function fullSuite (app: FastifyInstance, redis: boolean): Promise<void> {
   await app.register(securityPlugin, {
     trustedHost: { allowedHosts: ['127.0.0.1', 'localhost'] },
-    cors: { origins: [ORIGIN] },
+    cors: { origins: [ORIGIN], credentials: true },
     rateLimit: { limit: LIMIT, window: '1m', ...(redis ? { store: { redis: REDIS_URL, prefix: prefix() } } : {}) },
   })
 }
+
+const headersOnly = async (app: FastifyInstance) => { await app.register(headersPlugin) }
+const corsOnly = async (app: FastifyInstance) => { await app.register(corsPlugin, { origins: [ORIGIN], credentials: true }) }
+const memoryLimit = async (app: FastifyInstance) => { await app.register(rateLimitPlugin, { limit: LIMIT, window: '1m' }) }
+const fullMemory = async (app: FastifyInstance) => fullSuite(app, false)
 
 export const VARIANTS: Record<string, Variant> = {
   bare: { label: 'bare Fastify', build: async () => {} },
   'rampart-headers': {
     label: 'rampart headers',
     official: 'helmet',
-    build: async (app) => {
-      await app.register(headersPlugin)
-    },
+    floor: 'floor-headers',
+    build: headersOnly,
   },
-  // Not a product: the same header bytes written by a hook with no logic,
-  // to show what sending them costs by itself.
-  floor: {
-    label: 'floor: same headers, no logic',
-    build: async (app) => {
-      const pairs: [string, string][] = [
-        ['x-content-type-options', 'nosniff'],
-        ['x-frame-options', 'DENY'],
-        ['cross-origin-opener-policy', 'same-origin'],
-        ['cross-origin-resource-policy', 'same-origin'],
-        ['x-permitted-cross-domain-policies', 'none'],
-        ['x-dns-prefetch-control', 'off'],
-        ['referrer-policy', 'no-referrer'],
-        ['content-security-policy', "default-src 'none'; frame-ancestors 'none'"],
-        ['cache-control', 'no-store'],
-      ]
-      app.addHook('onSend', (_q, r, p, done) => {
-        for (const [k, v] of pairs) r.header(k, v)
-        done(null, p)
-      })
-    },
-  },
+  // Floors are not products: each writes the headers its configuration
+  // sends, captured from it, with no logic, to show what the bytes cost.
+  'floor-headers': floorOf('floor: headers\' headers, no logic', headersOnly),
   helmet: {
     label: '@fastify/helmet (defaults)',
     build: async (app) => {
       await app.register(await official('@fastify/helmet'))
     },
   },
+  // The host check writes no header: its floor is bare Fastify.
   'rampart-host': {
     label: 'rampart host',
+    floor: 'bare',
     build: async (app) => {
       await app.register(trustedHostPlugin, { allowedHosts: ['127.0.0.1', 'localhost'] })
+    },
+  },
+  'rampart-host-100k': {
+    label: 'rampart host, 100k wildcard entries',
+    floor: 'bare',
+    request: TENANT_REQUEST,
+    build: async (app) => {
+      await app.register(trustedHostPlugin, { allowedHosts: tenantHosts() })
     },
   },
   'rampart-cors': {
     label: 'rampart cors',
     official: 'fastify-cors',
+    floor: 'floor-cors',
+    build: corsOnly,
+  },
+  'floor-cors': floorOf('floor: cors\' headers, no logic', corsOnly),
+  'rampart-cors-100k': {
+    label: 'rampart cors, 100k wildcard origins',
+    floor: 'floor-cors-100k',
+    request: TENANT_REQUEST,
     build: async (app) => {
-      await app.register(corsPlugin, { origins: [ORIGIN] })
+      await app.register(corsPlugin, { origins: tenantOrigins(), credentials: true })
     },
   },
+  'floor-cors-100k': floorOf('floor: cors 100k\'s headers, no logic', async (app) => {
+    await app.register(corsPlugin, { origins: [TENANT_REQUEST.origin], credentials: true })
+  }, TENANT_REQUEST),
   'fastify-cors': {
     label: '@fastify/cors',
     build: async (app) => {
-      await app.register(await official('@fastify/cors'), { origin: [ORIGIN] })
+      await app.register(await official('@fastify/cors'), { origin: [ORIGIN], credentials: true })
     },
   },
   'rampart-ratelimit-memory': {
     label: 'rampart ratelimit (memory)',
     official: 'fastify-rate-limit-memory',
-    build: async (app) => {
-      await app.register(rateLimitPlugin, { limit: LIMIT, window: '1m' })
-    },
+    floor: 'floor-ratelimit',
+    build: memoryLimit,
   },
+  'floor-ratelimit': floorOf('floor: rate limit\'s headers, no logic', memoryLimit),
   'fastify-rate-limit-memory': {
     label: '@fastify/rate-limit (memory)',
     build: async (app) => {
@@ -123,6 +174,7 @@ export const VARIANTS: Record<string, Variant> = {
   'rampart-ratelimit-redis': {
     label: 'rampart ratelimit (redis)',
     official: 'fastify-rate-limit-redis',
+    floor: 'floor-ratelimit',
     redis: true,
     build: async (app) => {
       await app.register(rateLimitPlugin, { limit: LIMIT, window: '1m', store: { redis: REDIS_URL, prefix: prefix() } })
@@ -143,8 +195,10 @@ export const VARIANTS: Record<string, Variant> = {
   'full-memory': {
     label: 'rampart full suite (memory)',
     official: 'official-memory',
-    build: async (app) => fullSuite(app, false),
+    floor: 'floor-full',
+    build: fullMemory,
   },
+  'floor-full': floorOf('floor: full suite\'s headers, no logic', fullMemory),
   'official-memory': {
     label: 'official stack (memory)',
     build: async (app) => officialStack(app, false),
@@ -152,6 +206,7 @@ export const VARIANTS: Record<string, Variant> = {
   'full-redis': {
     label: 'rampart full suite (redis)',
     official: 'official-redis',
+    floor: 'floor-full',
     redis: true,
     build: async (app) => fullSuite(app, true),
   },
