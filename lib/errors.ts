@@ -47,3 +47,26 @@ export function invalidRouteConfig (route: string, problems: string[]): Problems
   err.problems = problems
   return err
 }
+
+/**
+ * Thrown by the oauth helpers (PKCE, refresh-token rotation) when a grant is
+ * refused: 400 with `error: 'invalid_grant'` and an `error_description`, so
+ * `oauthErrorReply` can answer RFC 6749 §5.2 from it.
+ */
+export const OAuthInvalidGrantError = createError('FST_RAMPART_OAUTH_INVALID_GRANT', '%s', 400)
+
+export interface OAuthError extends Error {
+  code: string
+  statusCode: number
+  /** The RFC 6749 §5.2 error code. */
+  error: string
+  error_description: string
+}
+
+/** Builds the invalid_grant error; `description` is safe to show the client. */
+export function invalidGrant (description: string): OAuthError {
+  const err = new OAuthInvalidGrantError(description) as unknown as OAuthError
+  err.error = 'invalid_grant'
+  err.error_description = description
+  return err
+}
