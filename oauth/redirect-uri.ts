@@ -28,9 +28,9 @@ function problemsOf (uri: string, path: string): string[] {
   if (/[\s\u0000-\u001f\u007f]/.test(uri)) out.push(`${path}: must not contain spaces or control characters`)
   if (uri.includes('*')) out.push(`${path}: must not contain a wildcard (*): redirect URIs are compared exactly`)
   if (uri.includes('#')) out.push(`${path}: must not contain a fragment (#) (RFC 6749 §3.1.2)`)
-  let url: URL
   try {
-    url = new URL(uri)
+    // eslint-disable-next-line no-new -- parsing is the check
+    new URL(uri)
   } catch {
     out.push(`${path}: must be an absolute URI`)
     return out
@@ -39,7 +39,8 @@ function problemsOf (uri: string, path: string): string[] {
   if (authority.includes('@')) out.push(`${path}: must not contain userinfo (user@host)`)
   if (!uri.startsWith('https://') && !LOOPBACK.test(uri)) {
     out.push(`${path}: must be https, or http on a loopback host (http://127.0.0.1, http://[::1], http://localhost)`)
-  } else if (url.host === '') {
+  } else if (authority === '') {
+    // new URL() would read `https:///cb` as host `cb`: refuse, never repair.
     out.push(`${path}: must have a host`)
   }
   return out
