@@ -173,9 +173,6 @@ export interface RedisRefreshStoreOptions {
   log?: { error: (...args: unknown[]) => void }
 }
 
-/** How long the first command waits for a connection we opened from a URL. */
-const CONNECT_WAIT_MS = 2000
-
 /** Refresh tokens shared by every instance on one Redis (or Redis Cluster, or Valkey). */
 export class RedisRefreshStore implements RefreshStore {
   readonly #connection: RedisConnection
@@ -246,10 +243,11 @@ export class RedisRefreshStore implements RefreshStore {
   }
 
   async #call<T> (fn: (client: RefreshClient) => Promise<T>): Promise<T> {
-    // A client we created has no offline queue: wait for it once, so the first call does not fail.
-    if (this.#connection.owned) {
-      this.#ready ??= this.#connection.ready(CONNECT_WAIT_MS)
-      await this.#ready
+    // A client we created has no offline queue: the first calls wait for the connection (within the same timeout).
+    if (this.#connection.owned && this.#client.status !== 'ready') {
+      this.#ready ??= this.#connection.ready(this.#timeoutMs).finally(() => { this.#ready = undefined })
+      const ready = this.#ready
+      return withTimeout(ready.then(() => fn(this.#client)), this.#timeoutMs)
     }
     return withTimeout(fn(this.#client), this.#timeoutMs)
   }
