@@ -32,7 +32,7 @@ export function oauthErrorReply (reply: FastifyReply, error: unknown): FastifyRe
   const status = error.error === 'invalid_client' ? 401 : 400
   const body: OAuthErrorBody = { error: error.error }
   if (error.error_description !== undefined) body.error_description = error.error_description
-  reply.code(status).header('cache-control', 'no-store').type('application/json')
+  reply.code(status).header('cache-control', 'no-store').type('application/json; charset=utf-8')
   const authorization = reply.request.headers.authorization
   if (status === 401 && typeof authorization === 'string') {
     const scheme = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+/.exec(authorization)?.[0] ?? 'Basic'
