@@ -96,10 +96,11 @@ export class MemoryRefreshStore implements RefreshStore {
   async find (hash: string): Promise<FoundToken | undefined> {
     const record = this.#tokens.get(hash)
     if (record === undefined) return undefined
+    // The family may have been evicted before this token's record.
     const family = this.#families.get(record.familyId)
-    const status = family?.tokens.get(hash)
-    if (family === undefined || status === undefined) return undefined
-    return { record, status, familyRevoked: family.revoked }
+    if (family === undefined) return undefined
+    // Records and statuses are written together, so a live family knows each of its tokens.
+    return { record, status: family.tokens.get(hash) as TokenStatus, familyRevoked: family.revoked }
   }
 
   // No await inside: the check and the set run in one turn of the event loop, which is atomic here.

@@ -5,6 +5,9 @@ import { createRefreshTokens, hashToken } from '../../oauth/refresh-tokens.js'
 import { caught } from '../helpers.js'
 import { freePort, REDIS_URL, skipRedis, startRedis, uniquePrefix } from '../redis-helpers.js'
 
+// Property runs and Redis round trips: more than tap's default 30 s on a loaded machine.
+t.setTimeout(120_000)
+
 t.test('keys are hash-tagged by family (and the lookup by token hash) and expire with the family', { skip: skipRedis }, async (t) => {
   const client = new Redis(REDIS_URL)
   t.teardown(() => client.disconnect())
@@ -26,6 +29,20 @@ t.test('keys are hash-tagged by family (and the lookup by token hash) and expire
   t.equal(store.familyKey('a{b}'), `${prefix}f:{a%7Bb%7D}`)
   await tokens.close()
   t.equal(client.status, 'ready', 'a client you pass is left open')
+})
+
+t.test('a record without its family, or unknown to its family, is not found', { skip: skipRedis }, async (t) => {
+  const client = new Redis(REDIS_URL)
+  t.teardown(() => client.disconnect())
+  const prefix = uniquePrefix('rt-orphan')
+  const store = new RedisRefreshStore({ redis: client, prefix })
+  const tokens = createRefreshTokens({ store, absoluteLifetime: '1h' })
+  const rt = await tokens.issue({ clientId: 'app' })
+  const record = await client.get(store.tokenKey(hashToken(rt.token)))
+  await client.set(store.tokenKey('stray'), record as string, 'PX', 60_000)
+  t.equal(await store.find('stray'), undefined, 'the family does not list it')
+  await client.del(store.familyKey(rt.familyId))
+  t.equal(await store.find(hashToken(rt.token)), undefined, 'the family is gone')
 })
 
 t.test('losers of a race leave no lookup key behind', { skip: skipRedis }, async (t) => {

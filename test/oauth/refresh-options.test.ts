@@ -3,6 +3,9 @@ import { MemoryRefreshStore } from '../../oauth/refresh-store.js'
 import { createRefreshTokens } from '../../oauth/refresh-tokens.js'
 import { caught } from '../helpers.js'
 
+// A loaded machine can take longer than tap's default 30 s to load ioredis and compile.
+t.setTimeout(120_000)
+
 t.test('bad options are refused at once, every problem listed, no value echoed', async (t) => {
   const err = await caught(() =>
     createRefreshTokens({
