@@ -233,6 +233,19 @@ t.test('memory store', async (t) => {
     t.ok(await tokens.rotate(c.token, { clientId: 'app' }))
   })
 
+  t.test('past the family\'s absolute expiry even a consumed token is only expired, whatever the store still holds', async (t) => {
+    // The store on the real clock keeps the family; the issuer's clock has moved past its end.
+    const clock = { now: Date.now() }
+    const store = new MemoryRefreshStore()
+    const tokens = createRefreshTokens({ store, absoluteLifetime: '1h', now: () => clock.now })
+    const rt1 = await tokens.issue({ clientId: 'app' })
+    const rt2 = await tokens.rotate(rt1.token, { clientId: 'app' })
+    clock.now = rt1.familyExpiresAt
+    await invalidGrant(t, tokens.rotate(rt1.token, { clientId: 'app' }), 'refresh token is expired')
+    await invalidGrant(t, tokens.rotate(rt2.token, { clientId: 'app' }), 'refresh token is expired')
+    t.match(await store.find(hashToken(rt2.token)), { status: 'active', familyRevoked: false })
+  })
+
   t.test('a token whose family was evicted before it is unknown', async (t) => {
     const store = new MemoryRefreshStore({ maxKeys: 2 })
     const tokens = createRefreshTokens({ store })
