@@ -48,12 +48,7 @@ export function invalidRouteConfig (route: string, problems: string[]): Problems
   return err
 }
 
-/**
- * Thrown by the oauth helpers (PKCE, refresh-token rotation) when a grant is
- * refused: 400 with `error: 'invalid_grant'` and an `error_description`, so
- * `oauthErrorReply` can answer RFC 6749 §5.2 from it.
- */
-export const OAuthInvalidGrantError = createError('FST_RAMPART_OAUTH_INVALID_GRANT', '%s', 400)
+const InvalidGrantBase = createError('FST_RAMPART_OAUTH_INVALID_GRANT', '%s', 400)
 
 export interface OAuthError extends Error {
   code: string
@@ -63,10 +58,23 @@ export interface OAuthError extends Error {
   error_description: string
 }
 
-/** Builds the invalid_grant error; `description` is safe to show the client. */
+/**
+ * Thrown by the oauth helpers (PKCE, refresh-token rotation) when a grant is
+ * refused: 400 with `error: 'invalid_grant'` and an `error_description`
+ * (the message, safe to show the client), so `oauthErrorReply` can answer
+ * RFC 6749 §5.2 from it.
+ */
+export class OAuthInvalidGrantError extends InvalidGrantBase implements OAuthError {
+  readonly error = 'invalid_grant'
+  readonly error_description: string
+
+  constructor (description = 'invalid grant') {
+    super(description)
+    this.error_description = description
+  }
+}
+
+/** Builds the invalid_grant error. */
 export function invalidGrant (description: string): OAuthError {
-  const err = new OAuthInvalidGrantError(description) as unknown as OAuthError
-  err.error = 'invalid_grant'
-  err.error_description = description
-  return err
+  return new OAuthInvalidGrantError(description)
 }

@@ -16,9 +16,13 @@ import { MemoryRefreshStore, type RefreshStore, type RefreshTokenRecord, RedisRe
  * attacker and the user must log in again.
  */
 
-/** What `issue` takes: the client the token is for, and whatever the grant is (user id, scopes, ...), JSON-serialisable. */
+/**
+ * What `issue` takes: the client the token is for (here, or in issue's
+ * second argument), and whatever else the grant is (user id, scopes, ...),
+ * JSON-serialisable. `rotate` returns it as stored.
+ */
 export interface RefreshGrant {
-  clientId: string
+  clientId?: string
   [key: string]: unknown
 }
 
@@ -38,8 +42,12 @@ export interface RotatedRefreshToken<G extends RefreshGrant = RefreshGrant> exte
 }
 
 export interface RefreshTokens<G extends RefreshGrant = RefreshGrant> {
-  /** Starts a family (at login, or when an authorization code is redeemed). */
-  issue(grant: G): Promise<IssuedRefreshToken>
+  /**
+   * Starts a family (at login, or when an authorization code is redeemed).
+   * The client is `grant.clientId`, or `options.clientId` (then the grant
+   * need not carry it; given both, they must agree).
+   */
+  issue(grant: G, options?: { clientId?: string }): Promise<IssuedRefreshToken>
   /** Consumes `token` and returns the next one of its family; throws FST_RAMPART_OAUTH_INVALID_GRANT. */
   rotate(token: unknown, options: { clientId: string }): Promise<RotatedRefreshToken<G>>
   /** Revokes a family (logout, password change); false when it is unknown, expired or already revoked. */
@@ -60,7 +68,23 @@ function newToken (): string {
   return randomBytes(32).toString('base64url')
 }
 
-const GrantSchema = Type.Object({ clientId: Type.String({ minLength: 1 }) })
+const GrantSchema = Type.Object({ clientId: Type.Optional(Type.String({ minLength: 1 })) })
+const IssueSchema = Type.Object({ clientId: Type.Optional(Type.String({ minLength: 1 })) }, { additionalProperties: false })
+
+/** The grant's client, from the grant or from issue's options; every problem listed. */
+function clientOf (grant: unknown, options: unknown): string {
+  const problems: string[] = []
+  const g = collectOptions<{ clientId?: string }>(GrantSchema, grant, 'grant', problems)
+  const o = collectOptions<{ clientId?: string }>(IssueSchema, options, 'options', problems)
+  if (problems.length === 0) {
+    if (g.clientId === undefined && o.clientId === undefined) problems.push('grant.clientId: is required')
+    else if (g.clientId !== undefined && o.clientId !== undefined && g.clientId !== o.clientId) {
+      problems.push('options.clientId: must equal grant.clientId')
+    }
+  }
+  if (problems.length > 0) throw invalidOptions(problems)
+  return (o.clientId ?? g.clientId) as string
+}
 
 interface Resolved {
   store: 'memory' | RefreshRedisStoreOptions | RefreshStore
@@ -108,14 +132,12 @@ export function createRefreshTokens<G extends RefreshGrant = RefreshGrant> (opti
   }
 
   return {
-    async issue (grant) {
-      const grantProblems: string[] = []
-      collectOptions(GrantSchema, grant, 'grant', grantProblems)
-      if (grantProblems.length > 0) throw invalidOptions(grantProblems)
+    async issue (grant, issueOptions) {
+      const clientId = clientOf(grant, issueOptions)
       const at = now()
       const familyId = randomBytes(16).toString('base64url')
       const token = newToken()
-      const record = recordFor(familyId, grant.clientId, null, at + absoluteMs, JSON.stringify(grant), at)
+      const record = recordFor(familyId, clientId, null, at + absoluteMs, JSON.stringify(grant), at)
       await store.create(hashToken(token), record, absoluteMs)
       return { token, familyId, expiresAt: record.expiresAt, familyExpiresAt: record.familyExpiresAt }
     },

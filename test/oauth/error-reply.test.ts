@@ -1,5 +1,5 @@
 import t from 'tap'
-import { invalidGrant } from '../../lib/errors.js'
+import { invalidGrant, OAuthInvalidGrantError } from '../../lib/errors.js'
 import { oauthErrorReply } from '../../oauth/error-reply.js'
 import { headersOf, makeApp } from '../helpers.js'
 
@@ -14,6 +14,25 @@ t.test('invalid_grant from the helpers answers 400 with the RFC 6749 §5.2 body,
   t.equal(res.statusCode, 400)
   t.same(headersOf(res), { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
   t.same(res.json(), { error: 'invalid_grant', error_description: 'refresh token already used' })
+})
+
+t.test('the exported error class carries the RFC fields itself', async (t) => {
+  const err = new OAuthInvalidGrantError('code expired')
+  t.ok(err instanceof Error)
+  t.ok(err instanceof OAuthInvalidGrantError)
+  t.match(err, { code: 'FST_RAMPART_OAUTH_INVALID_GRANT', statusCode: 400, message: 'code expired', error: 'invalid_grant', error_description: 'code expired' })
+  t.match(new OAuthInvalidGrantError(), { message: 'invalid grant', error_description: 'invalid grant' })
+  const res = await answer(t, err)
+  t.equal(res.statusCode, 400)
+  t.same(res.json(), { error: 'invalid_grant', error_description: 'code expired' })
+})
+
+t.test('a thrown invalid_grant not caught by the route gets Fastify\'s error shape', async (t) => {
+  const app = makeApp(t)
+  app.post('/token', async () => { throw invalidGrant('refresh token revoked') })
+  const res = await app.inject({ method: 'POST', url: '/token' })
+  t.equal(res.statusCode, 400)
+  t.same(res.json(), { statusCode: 400, code: 'FST_RAMPART_OAUTH_INVALID_GRANT', error: 'Bad Request', message: 'refresh token revoked' })
 })
 
 t.test('invalid_client answers 401; with an Authorization header, WWW-Authenticate names its scheme', async (t) => {

@@ -69,6 +69,18 @@ t.test('issue needs a grant with a clientId', async (t) => {
   t.same(none.problems, ['grant.clientId: is required'])
 })
 
+t.test('the client may be given beside the grant instead; given twice, it must agree', async (t) => {
+  const tokens = createRefreshTokens()
+  const rt = await tokens.issue({ userId: 'u1' }, { clientId: 'app' })
+  const next = await tokens.rotate(rt.token, { clientId: 'app' })
+  t.same(next.grant, { userId: 'u1' })
+  t.ok(await tokens.issue({ clientId: 'app' }, { clientId: 'app' }))
+  const differ = await caught(() => tokens.issue({ clientId: 'app' }, { clientId: 'other' }))
+  t.same(differ.problems, ['options.clientId: must equal grant.clientId'])
+  const bad = await caught(() => tokens.issue({ clientId: 5 } as never, { clientId: '', x: 1 } as never))
+  t.same(bad.problems, ['grant.clientId: must be string (got number)', 'options.clientId: must not have fewer than 1 characters (got string)', 'options.x: is not a known option'])
+})
+
 t.test('the grant comes back as JSON: a copy, never the caller\'s object', async (t) => {
   const tokens = createRefreshTokens()
   const grant = { clientId: 'app', scope: ['a'], at: new Date(0) }
