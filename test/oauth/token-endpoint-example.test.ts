@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis'
 import { createLocalJWKSet, jwtVerify } from 'jose'
 import t, { type Test } from 'tap'
 import { buildTokenEndpoint } from '../../examples/token-endpoint.js'
@@ -111,5 +112,13 @@ t.test('the token endpoint example, memory store', async (t) => {
 })
 
 t.test('the token endpoint example, Redis store', { skip: skipRedis }, async (t) => {
-  flows(t, { redis: REDIS_URL, prefix: uniquePrefix('example') })
+  const prefix = uniquePrefix('example')
+  // The example keeps the default 30-day lifetime: remove this run's keys rather than leave them that long.
+  t.teardown(async () => {
+    const client = new Redis(REDIS_URL)
+    const keys = await client.keys(`${prefix}*`)
+    if (keys.length > 0) await client.del(...keys)
+    client.disconnect()
+  })
+  flows(t, { redis: REDIS_URL, prefix })
 })
