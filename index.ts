@@ -50,6 +50,35 @@ export {
   type ReferrerPolicyValue,
 } from './schemas/headers.js'
 export { type SecurityOptions, SecurityOptionsSchema, type SecurityRouteConfig } from './schemas/security.js'
+export { OAuthInvalidGrantError, type OAuthError } from './lib/errors.js'
+export { verifyPkce, pkceChallenge, createPkcePair, assertPkce, type VerifyPkceInput, type AssertPkceInput } from './oauth/pkce.js'
+export { createRedirectUriMatcher, type RedirectUriMatcher } from './oauth/redirect-uri.js'
+export {
+  createRefreshTokens,
+  hashToken as hashRefreshToken,
+  type RefreshGrant,
+  type RefreshTokens,
+  type IssuedRefreshToken,
+  type RotatedRefreshToken,
+} from './oauth/refresh-tokens.js'
+export {
+  MemoryRefreshStore,
+  RedisRefreshStore,
+  type RefreshStore,
+  type RefreshTokenRecord,
+  type FoundToken,
+  type RotateOutcome,
+  type TokenStatus,
+  type MemoryRefreshStoreOptions,
+  type RedisRefreshStoreOptions,
+} from './oauth/refresh-store.js'
+export { oauthErrorReply, type OAuthErrorBody } from './oauth/error-reply.js'
+export {
+  RefreshTokensOptionsSchema,
+  RedirectUriMatcherOptionsSchema,
+  type RefreshTokensOptions,
+  type RedirectUriMatcherOptions,
+} from './schemas/oauth.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {

@@ -47,3 +47,34 @@ export function invalidRouteConfig (route: string, problems: string[]): Problems
   err.problems = problems
   return err
 }
+
+const InvalidGrantBase = createError('FST_RAMPART_OAUTH_INVALID_GRANT', '%s', 400)
+
+export interface OAuthError extends Error {
+  code: string
+  statusCode: number
+  /** The RFC 6749 §5.2 error code. */
+  error: string
+  error_description: string
+}
+
+/**
+ * Thrown by the oauth helpers (PKCE, refresh-token rotation) when a grant is
+ * refused: 400 with `error: 'invalid_grant'` and an `error_description`
+ * (the message, safe to show the client), so `oauthErrorReply` can answer
+ * RFC 6749 §5.2 from it.
+ */
+export class OAuthInvalidGrantError extends InvalidGrantBase implements OAuthError {
+  readonly error = 'invalid_grant'
+  readonly error_description: string
+
+  constructor (description = 'invalid grant') {
+    super(description)
+    this.error_description = description
+  }
+}
+
+/** Builds the invalid_grant error. */
+export function invalidGrant (description: string): OAuthError {
+  return new OAuthInvalidGrantError(description)
+}
