@@ -18,7 +18,9 @@ export const MAX_KEYS = 10_000_000
 /** Regex source for the integers 1..max, without leading zeros: lets a pattern cap a duration string. */
 function integersUpTo (max: number): string {
   const digits = String(max)
-  const parts = digits.length > 1 ? [`[1-9][0-9]{0,${digits.length - 2}}`] : []
+  const parts: string[] = []
+  // Every shorter length, then the numbers of max's own length that are not above it.
+  for (let length = 1; length < digits.length; length++) parts.push(`[1-9][0-9]{${length - 1}}`)
   for (let i = 0; i < digits.length; i++) {
     const low = i === 0 ? 1 : 0
     const digit = Number(digits[i])
