@@ -21,6 +21,9 @@ t.test('100k wildcard hosts: right matches, ports, apexes and lookalikes', async
   entries.push(parseEntry('exact.example.net:444', 'x', problems) as HostEntry)
   t.same(problems, [])
   const m = compileMatcher(entries)
+  // The shape that makes a request cost one lookup per label: suffixes are keys, not a list to scan.
+  t.equal(m.wildcards.size, N)
+  t.same(m.wildcards.get('.t1.example.com'), new Set([8443]))
   t.ok(matchHost(m, 'a.t0.example.com', 80))
   t.ok(matchHost(m, 'x.y.z.t99998.example.com', 443), 'any depth')
   t.ok(matchHost(m, 'a.t99999.example.com', 8443))
@@ -46,6 +49,8 @@ t.test('100k wildcard origins: right matches, schemes, ports and lookalikes', as
   }
   t.same(problems, [])
   const list = compileOrigins(parsed)
+  t.equal(list.patterns.size, N)
+  t.ok(list.patterns.has('http://.t1.example.com:8080'), 'patterns are keys, not a list to scan')
   t.ok(matchOrigin(list, 'https://a.t0.example.com'))
   t.ok(matchOrigin(list, 'https://x.y.t99998.example.com'), 'any depth')
   t.ok(matchOrigin(list, 'http://a.t99999.example.com:8080'))
