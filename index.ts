@@ -86,3 +86,4 @@ declare module 'fastify' {
     security?: SecurityRouteConfig
   }
 }
+export { type ClientErrorHandler, createClientErrorHandler, rampartClientErrorHandler } from './plugins/headers/client-error.js'

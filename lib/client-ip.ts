@@ -26,17 +26,54 @@ export interface AddressMatcher {
   (ip: string | undefined): boolean
 }
 
+/**
+ * CIDR ranges of one family, indexed by prefix length: length → networks
+ * (the address shifted right past its host bits). A lookup costs one Set
+ * probe per distinct prefix length (at most 33 or 129), however many ranges
+ * (issue 10: a scan over 100k CIDRs cost about 2 ms per request).
+ */
+class RangeIndex {
+  readonly #byLength = new Map<number, Set<bigint>>()
+  #lengths: number[] = []
+
+  constructor (readonly bits: number) {}
+
+  add (address: bigint, length: number): void {
+    let networks = this.#byLength.get(length)
+    if (networks === undefined) {
+      networks = new Set()
+      this.#byLength.set(length, networks)
+      this.#lengths = [...this.#byLength.keys()]
+    }
+    networks.add(address >> BigInt(this.bits - length))
+  }
+
+  has (address: bigint): boolean {
+    for (const length of this.#lengths) {
+      if ((this.#byLength.get(length) as Set<bigint>).has(address >> BigInt(this.bits - length))) return true
+    }
+    return false
+  }
+}
+
+function toBigInt (address: ipaddr.IPv4 | ipaddr.IPv6): bigint {
+  let value = 0n
+  for (const byte of address.toByteArray()) value = (value << 8n) | BigInt(byte)
+  return value
+}
+
 /** Compiles IPs and CIDRs (v4 and v6) into a matcher; bad entries are pushed onto `problems`. */
 export function compileAddresses (entries: string[], path: string, problems: string[]): AddressMatcher {
   const exact = new Set<string>()
-  const ranges: [ipaddr.IPv4 | ipaddr.IPv6, number][] = []
+  const ranges = { ipv4: new RangeIndex(32), ipv6: new RangeIndex(128) }
   entries.forEach((entry, i) => {
     try {
       if (entry.includes('/')) {
         const [address, bits] = ipaddr.parseCIDR(entry)
         // ::ffff:10.0.0.0/104 is 10.0.0.0/8: clients are compared in IPv4 form.
-        const mapped = address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()
-        ranges.push(mapped ? [(address as ipaddr.IPv6).toIPv4Address(), bits - 96] : [address, bits])
+        const mapped = address.kind() === 'ipv6' && bits >= 96 && (address as ipaddr.IPv6).isIPv4MappedAddress()
+        if (mapped) ranges.ipv4.add(toBigInt((address as ipaddr.IPv6).toIPv4Address()), bits - 96)
+        else ranges[address.kind()].add(toBigInt(address), bits)
       } else {
         exact.add(ipaddr.process(entry).toString())
       }
@@ -53,9 +90,6 @@ export function compileAddresses (entries: string[], path: string, problems: str
       return false
     }
     if (exact.has(parsed.toString())) return true
-    for (const [range, bits] of ranges) {
-      if (range.kind() === parsed.kind() && parsed.match(range as never, bits)) return true
-    }
-    return false
+    return ranges[parsed.kind()].has(toBigInt(parsed))
   }
 }

@@ -6,15 +6,33 @@ export function isPlainObject (value: unknown): value is Record<string, unknown>
 }
 
 /**
+ * Keys that are never option names. `JSON.parse` makes `__proto__` an own
+ * key; assigned to a copy it would set the copy's prototype instead, and the
+ * options it carries would be inherited past every check (issue 10).
+ */
+export const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype'])
+
+/** `target[key] = value` that always makes an own data property, even for `__proto__`. */
+export function setOwn (target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true })
+}
+
+/** The own value under `key`, never one inherited from a prototype. */
+export function ownValue (object: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(object, key) ? object[key] : undefined
+}
+
+/**
  * Deep-copies plain objects and arrays, and keeps everything else (functions,
  * Redis clients, RegExps) by reference. `structuredClone` would throw on
- * functions and class instances, which options legitimately contain.
+ * functions and class instances, which options legitimately contain. Own
+ * `__proto__` keys stay own keys, so the options check can refuse them.
  */
 export function copyPlain<T> (value: T): T {
   if (Array.isArray(value)) return value.map(copyPlain) as T
   if (isPlainObject(value)) {
     const out: Record<string, unknown> = {}
-    for (const key of Object.keys(value)) out[key] = copyPlain(value[key])
+    for (const key of Object.keys(value)) setOwn(out, key, copyPlain(value[key]))
     return out as T
   }
   return value
@@ -29,6 +47,6 @@ export function mergeOver (base: unknown, over: unknown): unknown {
   if (over === undefined) return copyPlain(base)
   if (!isPlainObject(base) || !isPlainObject(over)) return copyPlain(over)
   const out: Record<string, unknown> = copyPlain(base)
-  for (const key of Object.keys(over)) out[key] = mergeOver(base[key], over[key])
+  for (const key of Object.keys(over)) setOwn(out, key, mergeOver(ownValue(base, key), over[key]))
   return out
 }

@@ -1,6 +1,6 @@
 import type { TSchema } from 'typebox'
 import { Value } from 'typebox/value'
-import { copyPlain, isPlainObject } from './copy.js'
+import { copyPlain, isPlainObject, ownValue, RESERVED_KEYS, setOwn } from './copy.js'
 import { invalidOptions } from './errors.js'
 
 // Keys Fastify itself reads from every `register` call's options; they are
@@ -13,8 +13,21 @@ type Schema = TSchema & Record<string, unknown>
 export function kindOf (value: unknown): string {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'array'
-  if (value instanceof RegExp) return 'RegExp'
-  return typeof value
+  if (typeof value !== 'object' || isPlainObject(value)) return typeof value
+  // A class instance by its class name (Map, RegExp, Date); an object made with Object.create(proto) as such.
+  const proto = Object.getPrototypeOf(value) as Record<string, unknown>
+  const ctor = ownValue(proto, 'constructor')
+  return typeof ctor === 'function' && ctor.name !== '' ? ctor.name : 'object with a prototype'
+}
+
+/** An object schema with fields (TypeBox Object or Record), as opposed to an opaque `{ type: 'object' }` (a client, a store). */
+function isStructured (schema: Schema): boolean {
+  return schema.type === 'object' && (schema.properties !== undefined || schema.patternProperties !== undefined)
+}
+
+/** An object that is not a plain one: its fields would come from a prototype or not be fields at all (Map). */
+function isForeignObject (value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !isPlainObject(value)
 }
 
 function alternatives (schema: Schema): string[] {
@@ -58,11 +71,19 @@ function walk (schema: Schema, value: unknown, path: string, out: string[]): unk
     const branches = schema.anyOf as Schema[]
     const branch = branchOf(branches, value)
     if (branch !== undefined) return walk(branch, value, path, out)
+    if (isForeignObject(value) && branches.some(isStructured) && !branches.some((b) => b.type === 'object' && !isStructured(b))) {
+      out.push(`${path}: must be a plain object (got ${kindOf(value)})`)
+      return value
+    }
     if (!Value.Check(schema, value)) out.push(`${path}: must be ${describe(schema)} (got ${kindOf(value)})`)
     return value
   }
   if (schema.type === 'object' && isPlainObject(value)) {
     walkObject(schema, value, path, out)
+    return value
+  }
+  if (isStructured(schema) && isForeignObject(value)) {
+    out.push(`${path}: must be a plain object (got ${kindOf(value)})`)
     return value
   }
   if (schema.type === 'array' && Array.isArray(value)) {
@@ -83,15 +104,19 @@ function walkObject (schema: Schema, value: Record<string, unknown>, path: strin
   const prefix = path === '' ? '' : `${path}.`
   for (const key of Object.keys(properties)) {
     const child = properties[key]
-    if (value[key] === undefined && 'default' in child) value[key] = copyPlain(child.default)
-    if (value[key] === undefined) {
+    if (ownValue(value, key) === undefined && 'default' in child) value[key] = copyPlain(child.default)
+    if (ownValue(value, key) === undefined) {
       if (required.includes(key)) out.push(`${prefix}${key}: is required`)
       continue
     }
     value[key] = walk(child, value[key], prefix + key, out)
   }
   for (const key of Object.keys(value)) {
-    if (key in properties) continue
+    if (RESERVED_KEYS.has(key)) {
+      out.push(`${prefix}${key}: is not a known option (__proto__, constructor and prototype are never options)`)
+      continue
+    }
+    if (Object.hasOwn(properties, key)) continue
     if (patterns !== undefined) {
       const [pattern, child] = Object.entries(patterns)[0]
       if (new RegExp(pattern).test(key)) {
@@ -107,7 +132,7 @@ function walkObject (schema: Schema, value: Record<string, unknown>, path: strin
 export function withoutRegisterKeys (input: unknown): unknown {
   if (!isPlainObject(input)) return input
   const out: Record<string, unknown> = {}
-  for (const key of Object.keys(input)) if (!REGISTER_KEYS.includes(key)) out[key] = input[key]
+  for (const key of Object.keys(input)) if (!REGISTER_KEYS.includes(key)) setOwn(out, key, input[key])
   return out
 }
 
@@ -125,6 +150,8 @@ export function collectOptions<T> (schema: TSchema, input: unknown, path: string
     for (const e of Value.Errors(schema, value)) {
       problems.push(`${path}${e.instancePath.replaceAll('/', '.')}: ${e.message}`)
     }
+    // A failed check is never taken as a pass, even when nothing could name the field.
+    if (problems.length === before) problems.push(`${path}: does not match the options schema`)
   }
   /* c8 ignore stop */
   return value as T
@@ -144,7 +171,7 @@ export function withoutDefaults<S extends TSchema> (schema: S): S {
     if (Array.isArray(node)) return node.map(strip)
     if (!isPlainObject(node)) return node
     const out: Record<string, unknown> = {}
-    for (const key of Object.keys(node)) if (key !== 'default') out[key] = strip(node[key])
+    for (const key of Object.keys(node)) if (key !== 'default') setOwn(out, key, strip(node[key]))
     return out
   }
   return strip(schema) as S

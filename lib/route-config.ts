@@ -40,11 +40,15 @@ export function routeSecurityConfig (routeOptions: RouteOptions, key: SecurityKe
 
 /**
  * Explains a route config that failed its compiled `false | {...}` check:
- * one line per problem, with the same wording as plugin options.
+ * one line per problem, with the same wording as plugin options. Always
+ * pushes at least one line: a failed check must end in an error, never in
+ * "no problem found", which the plugins would read as a valid config (issue 10).
  */
 export function explainRouteConfig (schema: { anyOf: TSchema[] }, own: unknown, path: string, problems: string[]): void {
+  const before = problems.length
   if (isPlainObject(own)) collectOptions(schema.anyOf[1], own, path, problems)
   else problems.push(`${path}: must be false or an object (got ${kindOf(own)})`)
+  if (problems.length === before) problems.push(`${path}: does not match the route config schema`)
 }
 
 /**

@@ -1,24 +1,57 @@
 import type { FastifyRequest } from 'fastify'
 import Type, { type Static, type TUnsafe } from 'typebox'
 import type { Redis } from 'ioredis'
-import { DURATION_PATTERN } from '../lib/duration.js'
 import type { RateLimitStore } from '../plugins/rate-limit/store.js'
 
-/** Milliseconds, or a string such as `'30s'`, `'1m'`, `'15m'`, `'1h'`, `'1d'`. */
-const Duration = Type.Union([
-  Type.Integer({ minimum: 1 }),
-  Type.String({ pattern: DURATION_PATTERN, errorMessage: "must be a duration like '30s', '15m', '1h', '1d'" }),
-])
+// Caps (issue 10): every number the headers carry must stay an RFC 9651
+// sf-integer (at most 15 digits). q=limit, w=window and, at worst,
+// t = window × burst / limit (1 year × 1e6 ≈ 3.2e13 s) all fit.
+/** Most requests per window. */
+export const MAX_LIMIT = 1_000_000_000
+/** Most requests at once, and most units one request costs. */
+export const MAX_BURST = 1_000_000
+/** Longest window: 365 days. */
+export const MAX_WINDOW_MS = 365 * 86_400_000
+/** Most keys the memory store holds (about 100 bytes each). */
+export const MAX_KEYS = 10_000_000
+
+/** Regex source for the integers 1..max, without leading zeros: lets a pattern cap a duration string. */
+function integersUpTo (max: number): string {
+  const digits = String(max)
+  const parts: string[] = []
+  // Every shorter length, then the numbers of max's own length that are not above it.
+  for (let length = 1; length < digits.length; length++) parts.push(`[1-9][0-9]{${length - 1}}`)
+  for (let i = 0; i < digits.length; i++) {
+    const low = i === 0 ? 1 : 0
+    const digit = Number(digits[i])
+    if (digit > low) parts.push(`${digits.slice(0, i)}[${low}-${digit - 1}][0-9]{${digits.length - i - 1}}`)
+  }
+  parts.push(digits)
+  return `(?:${parts.join('|')})`
+}
+
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+const CAPPED_DURATION = `^(?:${Object.entries(UNIT_MS).map(([unit, ms]) => `${integersUpTo(MAX_WINDOW_MS / ms)}${unit}`).join('|')})$`
+const DURATION_MESSAGE = "must be integer or a duration like '30s', '15m', '1h', '1d', at most 365 days"
+
+/** Milliseconds, or a string such as `'30s'`, `'1m'`, `'15m'`, `'1h'`, `'1d'`; at most 365 days. */
+const Duration = Type.Union(
+  [
+    Type.Integer({ minimum: 1, maximum: MAX_WINDOW_MS }),
+    Type.String({ pattern: CAPPED_DURATION }),
+  ],
+  { errorMessage: DURATION_MESSAGE }
+)
 const Name = Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$', errorMessage: 'must be 1-64 letters, digits, ".", "_" or "-"' })
 const RequestFn = <T>(returns: string) =>
   Type.Unsafe<(request: FastifyRequest) => T>({ type: 'function', errorMessage: `must be a function (request) => ${returns}` })
 
 const Limits = {
   /** Requests per window (the sustained rate). */
-  limit: Type.Integer({ minimum: 1 }),
+  limit: Type.Integer({ minimum: 1, maximum: MAX_LIMIT }),
   window: Duration,
   /** Requests that may come at once; default: `limit`. */
-  burst: Type.Optional(Type.Integer({ minimum: 1 })),
+  burst: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_BURST })),
 }
 
 const RedisClient: TUnsafe<Redis | string> = Type.Unsafe<Redis | string>({
@@ -28,9 +61,9 @@ const RedisClient: TUnsafe<Redis | string> = Type.Unsafe<Redis | string>({
 
 export const RateLimitOptionsSchema = Type.Object(
   {
-    limit: Type.Optional(Type.Integer({ minimum: 1, default: 100 })),
-    window: Type.Optional(Type.Union(Duration.anyOf, { default: '1m' })),
-    burst: Type.Optional(Type.Integer({ minimum: 1 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIMIT, default: 100 })),
+    window: Type.Optional(Type.Union(Duration.anyOf, { default: '1m', errorMessage: DURATION_MESSAGE })),
+    burst: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_BURST })),
     /** Name in RateLimit / RateLimit-Policy for the plugin-wide bucket. */
     name: Type.Optional(Type.String({ ...Name, default: 'default' })),
     /** Where the check runs; default `onRequest`, or `preHandler` when `principal` is set (after authentication). */
@@ -65,7 +98,7 @@ export const RateLimitOptionsSchema = Type.Object(
       )
     ),
     /** Keys the memory store (and the Redis fallback) holds at most. */
-    maxKeys: Type.Optional(Type.Integer({ minimum: 1, default: 100_000 })),
+    maxKeys: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_KEYS, default: 100_000 })),
     /** When the store fails: a local memory limiter stands in, let requests through, or answer 503. */
     onStoreError: Type.Optional(
       Type.Union([Type.Literal('memory'), Type.Literal('open'), Type.Literal('closed')], { default: 'memory' })
@@ -81,11 +114,11 @@ export const RateLimitRouteSchema = Type.Union([
   Type.Literal(false),
   Type.Object(
     {
-      limit: Type.Optional(Type.Integer({ minimum: 1 })),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIMIT })),
       window: Type.Optional(Duration),
-      burst: Type.Optional(Type.Integer({ minimum: 1 })),
+      burst: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_BURST })),
       /** Units this route's requests use. */
-      cost: Type.Optional(Type.Integer({ minimum: 1 })),
+      cost: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_BURST })),
       /** Routes with the same group share one bucket. */
       group: Type.Optional(Name),
       /** Check in this hook for this route (e.g. preHandler, after the route's own auth). */

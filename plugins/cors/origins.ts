@@ -16,7 +16,12 @@ export interface OriginPattern {
 export interface OriginList {
   any: boolean
   exact: Set<string>
-  patterns: OriginPattern[]
+  /**
+   * Wildcard patterns as `prefix + suffix` (`https://.example.com:8443`), so
+   * an Origin costs one lookup per label of its host, however long the list
+   * (issue 10: a scan over 100k patterns cost about 8 ms per request).
+   */
+  patterns: Set<string>
 }
 
 const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i
@@ -77,28 +82,28 @@ export function parseOrigin (raw: string, where: string, problems: string[]): Pa
 }
 
 export function compileOrigins (entries: ParsedOrigin[]): OriginList {
-  const list: OriginList = { any: false, exact: new Set(), patterns: [] }
+  const list: OriginList = { any: false, exact: new Set(), patterns: new Set() }
   for (const entry of entries) {
     if (entry.kind === 'any') list.any = true
     else if (entry.kind === 'exact') list.exact.add(entry.origin)
-    else list.patterns.push(entry.pattern)
+    else list.patterns.add(entry.pattern.prefix + entry.pattern.suffix)
   }
   return list
 }
 
+// `scheme://` plus at most a 253-character host and a port: longer can match no pattern.
+const MAX_AUTHORITY = 253 + 6
+
 /** True when the Origin header value is on the list (never true for `*`: the caller decides what `*` sends). */
 export function matchOrigin (list: OriginList, origin: string): boolean {
   if (list.exact.has(origin)) return true
-  for (let i = 0; i < list.patterns.length; i++) {
-    const { prefix, suffix } = list.patterns[i]
-    if (
-      origin.length > prefix.length + suffix.length &&
-      origin.startsWith(prefix) &&
-      origin.endsWith(suffix) &&
-      LABELS.test(origin.slice(prefix.length, origin.length - suffix.length))
-    ) {
-      return true
-    }
+  if (list.patterns.size === 0) return false
+  const start = origin.indexOf('://') + 3
+  if (start === 2 || origin.length - start > MAX_AUTHORITY) return false
+  const prefix = origin.slice(0, start)
+  // Each suffix starting at a dot of the authority; what stands before it must be whole DNS labels.
+  for (let dot = origin.indexOf('.', start); dot !== -1; dot = origin.indexOf('.', dot + 1)) {
+    if (list.patterns.has(prefix + origin.slice(dot)) && LABELS.test(origin.slice(start, dot))) return true
   }
   return false
 }

@@ -108,7 +108,9 @@ export function preflightAllowed (
   privateNetwork: boolean
 ): boolean {
   if (!originAllowed(policy, origin)) return false
-  if (!policy.methods.has(method.toUpperCase())) return false
+  // Methods are case-sensitive (RFC 9110 §9.1); browsers upper-case only the six
+  // standard ones (Fetch "normalize a method"), so `patch` is not `PATCH`.
+  if (!policy.methods.has(method)) return false
   if (privateNetwork && !policy.privateNetwork) return false
   if (requestHeaders !== undefined && requestHeaders.trim() !== '') {
     for (const name of requestHeaders.split(',')) {

@@ -9,21 +9,38 @@ export interface MemoryStoreOptions {
   onFull?: () => void
 }
 
-/** How many of the least recently used keys an insertion looks at. */
+/** How many entries of each list one insertion looks at. */
 const SCAN = 32
 
+interface Entry {
+  /** Theoretical arrival time, ms since the epoch. */
+  tat: number
+  /** How far ahead of now the TAT may be before the key is limited (capacity minus one interval). */
+  slack: number
+}
+
+/** Limited: one more request of cost 1 would be refused. */
+function isLimited (entry: Entry, now: number): boolean {
+  return entry.tat - now > entry.slack
+}
+
 /**
- * A bounded in-process GCRA store: a Map from key to TAT, kept in
- * least-recently-used order (every update re-inserts its key), so eviction
- * looks only at the front. Expired keys (TAT in the past) hold nothing and go
- * first; then the key closest to expiry that is not currently limited. A
- * limited key is never evicted — that would hand it a fresh quota — so when
- * the front is all limited keys, a new key is refused (its request is
- * limited) instead.
+ * A bounded in-process GCRA store. A limited key is never evicted — that
+ * would hand it a fresh quota — so limited keys live in their own Map, out
+ * of the eviction scan's way: a run of them can no longer fill the front of
+ * the LRU and lock out every new client while the store holds thousands of
+ * evictable keys (issue 10). A key only becomes limited through a request,
+ * and only time frees it, so every key in `#open` can be evicted; an
+ * insertion into a full store drops an expired key or the open key closest
+ * to expiry among the least recently used. Only when `#open` is empty is a
+ * new key refused (its request is limited), after a look for limited keys
+ * whose time has passed.
  */
 export class MemoryStore implements RateLimitStore {
-  // TAT, and how far ahead of now it may be before the key is limited (capacity minus one interval).
-  readonly #tats = new Map<string, { tat: number; slack: number }>()
+  /** Keys not limited, least recently used first. */
+  readonly #open = new Map<string, Entry>()
+  /** Limited keys, oldest first; the scan moves the ones still limited to the back. */
+  readonly #limited = new Map<string, Entry>()
   readonly #maxKeys: number
   readonly #now: () => number
   readonly #onFull: (() => void) | undefined
@@ -36,47 +53,64 @@ export class MemoryStore implements RateLimitStore {
   }
 
   get size (): number {
-    return this.#tats.size
+    return this.#open.size + this.#limited.size
   }
 
   consume (key: string, params: GcraParams, cost: number): GcraDecision {
     const now = this.#now()
-    const entry = this.#tats.get(key)
-    if (entry === undefined && this.#tats.size >= this.#maxKeys && !this.#makeRoom(now)) {
+    const entry = this.#open.get(key) ?? this.#limited.get(key)
+    if (entry === undefined && this.size >= this.#maxKeys && !this.#makeRoom(now)) {
       return this.#refuse(params)
     }
     const decision = decideAt(entry?.tat, now, params, cost)
     if (decision.allowed) {
-      if (entry === undefined) {
-        this.#tats.set(key, { tat: now + decision.debtMs, slack: intervalMs(params) * (params.burst - 1) })
-      } else {
-        entry.tat = now + decision.debtMs
-        this.#tats.delete(key)
-        this.#tats.set(key, entry)
-      }
+      const tat = now + decision.debtMs
+      const updated = entry ?? { tat, slack: intervalMs(params) * (params.burst - 1) }
+      updated.tat = tat
+      // Delete first: a re-set key moves to the back of its list (most recently used).
+      this.#open.delete(key)
+      this.#limited.delete(key)
+      ;(isLimited(updated, now) ? this.#limited : this.#open).set(key, updated)
     }
     return decision
   }
 
   #makeRoom (now: number): boolean {
+    if (this.#releaseLimited(now)) return true
     let victim: string | undefined
     let victimTat = Number.POSITIVE_INFINITY
     let seen = 0
-    for (const [key, { tat, slack }] of this.#tats) {
+    for (const [key, { tat }] of this.#open) {
       if (tat <= now) {
-        this.#tats.delete(key)
-        return true
+        victim = key
+        break
       }
-      // Limited: one more request of cost 1 would be refused. Never evicted.
-      if (tat - now <= slack && tat < victimTat) {
+      if (tat < victimTat) {
         victim = key
         victimTat = tat
       }
       if (++seen >= SCAN) break
     }
     if (victim === undefined) return false
-    this.#tats.delete(victim)
+    this.#open.delete(victim)
     return true
+  }
+
+  /**
+   * Looks at the oldest limited keys: keys freed by time join `#open`, the
+   * others move to the back, so the next look starts past them. True when an
+   * expired key was dropped (that made the room).
+   */
+  #releaseLimited (now: number): boolean {
+    let seen = 0
+    for (const [key, entry] of this.#limited) {
+      if (++seen > SCAN) break
+      this.#limited.delete(key)
+      if (entry.tat <= now) return true
+      if (isLimited(entry, now)) this.#limited.set(key, entry)
+      else this.#open.set(key, entry)
+    }
+    return false
   }
 
   #refuse (params: GcraParams): GcraDecision {

@@ -17,7 +17,7 @@ export interface ParsedHost {
 }
 
 const AUTHORITY =
-  /^(?:([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)\.?|\[([0-9a-f:.]+)\])(?::([0-9]{1,5}))?$/
+  /^(?:([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)\.?|\[([0-9a-f:.]+)\])(?::([1-9][0-9]{0,4}))?$/
 const NUMERIC_LABEL = /(?:^|\.)[0-9]+$/
 
 /** Parses an authority (`host[:port]`) or returns undefined when it is not one we accept. */
@@ -27,8 +27,9 @@ export function parseHost (value: string): ParsedHost | undefined {
   if (match === null) return undefined
   let port: number | undefined
   if (match[3] !== undefined) {
+    // One rule for leading zeros: refused (`:080`, `:00080`, `:000080` alike), and so is port 0.
     port = Number(match[3])
-    if (port === 0 || port > 65535) return undefined
+    if (port > 65535) return undefined
   }
   if (match[2] !== undefined) {
     if (!isIPv6(match[2])) return undefined

@@ -211,7 +211,7 @@ t.test('bad route config throws at route add', async (t) => {
   )
   t.same(shape.problems, [
     'config.security.rateLimit.limit: must be >= 1 (got number)',
-    "config.security.rateLimit.window: must be integer or a duration like '30s', '15m', '1h', '1d' (got string)",
+    "config.security.rateLimit.window: must be integer or a duration like '30s', '15m', '1h', '1d', at most 365 days (got string)",
     'config.security.rateLimit.extra: is not a known option',
   ])
   app.post('/c', { config: { security: { rateLimit: { group: 'g', limit: 2, window: '1m' } } } }, async () => 1)
@@ -254,7 +254,7 @@ t.test('bad options are listed', async (t) => {
     (await caught(() => Fastify().register(rateLimitPlugin, options as RateLimitOptions).ready())).problems
   t.same(await problems({ limit: 'many', window: '1 minute', burst: 0, hook: 'onSend', ipv6Prefix: 16, allowList: ['10.0.0.0/33'] }), [
     'rateLimit.limit: must be integer (got string)',
-    "rateLimit.window: must be integer or a duration like '30s', '15m', '1h', '1d' (got string)",
+    "rateLimit.window: must be integer or a duration like '30s', '15m', '1h', '1d', at most 365 days (got string)",
     'rateLimit.burst: must be >= 1 (got number)',
     "rateLimit.hook: must be one of 'onRequest', 'preParsing', 'preValidation', 'preHandler' (got string)",
     'rateLimit.ipv6Prefix: must be >= 32 (got number)',
