@@ -87,6 +87,10 @@ export const OidcOptionsSchema = Type.Object(
     ),
     /** Custom fetch for calls to the provider. */
     fetch: Type.Optional(fn<OidcFetch>('(url, init) => Promise<Response>')),
+    // Not options: listed only to refuse them with a reason. PKCE with S256
+    // is always used (also by confidential clients), never `plain` or none.
+    pkce: Type.Optional(Type.Never({ errorMessage: 'cannot be configured: PKCE with S256 is always used' })),
+    codeChallengeMethod: Type.Optional(Type.Never({ errorMessage: "cannot be configured: PKCE with S256 is always used, never 'plain'" })),
     /** Clock for the state's timestamps, in ms (tests). */
     now: Type.Optional(fn<() => number>('() => number')),
   },

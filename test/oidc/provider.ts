@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import { exportJWK, generateKeyPair } from 'jose'
 import Provider from 'oidc-provider'
+import type { OidcOptions } from '../../schemas/oidc.js'
 
 // A real OpenID provider (oidc-provider) on a loopback port, one per test
 // file, with a confidential client `web` and a public client `spa`, PKCE
@@ -145,4 +146,43 @@ export class Browser {
     }
     throw new Error('too many redirects')
   }
+}
+
+/** Options for the app under test: the confidential client, onLogin answering with what it got. */
+export function appOptions (issuer: string, overrides: Partial<OidcOptions> = {}): OidcOptions {
+  return {
+    issuer,
+    clientId: 'web',
+    clientSecret: CLIENT_SECRET,
+    redirectUri: REDIRECT_URI,
+    scopes: ['openid', 'email'],
+    stateSecrets: [SECRET_A],
+    onLogin: async (_request, reply, login) => reply.send({ sub: login.claims.sub, email: login.claims.email, returnTo: login.returnTo }),
+    ...overrides,
+  } as OidcOptions
+}
+
+/** The callback URL with one query parameter replaced, added (`append`) or removed (`null`). */
+export function editCallback (url: string, name: string, value: string | null, append = false): string {
+  const parsed = new URL(url, 'http://127.0.0.1')
+  if (value === null) parsed.searchParams.delete(name)
+  else if (append) parsed.searchParams.append(name, value)
+  else parsed.searchParams.set(name, value)
+  return parsed.pathname + parsed.search
+}
+
+export function paramOf (url: string, name: string): string {
+  return new URL(url, 'http://127.0.0.1').searchParams.get(name) as string
+}
+
+/** The state's payload, decoded (the tests know the format; the browser has no reason to). */
+export function statePayload (state: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(state.split('.')[1], 'base64url').toString('utf8'))
+}
+
+export const INVALID = {
+  statusCode: 400,
+  code: 'FST_RAMPART_OIDC_CALLBACK_INVALID',
+  error: 'Bad Request',
+  message: 'Invalid login callback',
 }
