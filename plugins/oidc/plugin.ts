@@ -120,7 +120,7 @@ async function oidcLoginPlugin (fastify: FastifyInstance, raw: OidcOptions): Pro
   if (!fastify.hasDecorator('parseCookie')) await fastify.register(fastifyCookie)
 
   fastify.get(options.loginPath, async function oidcLogin (request: FastifyRequest, reply: FastifyReply) {
-    const returnTo = sanitizeReturnTo((request.query as Record<string, unknown> | undefined)?.returnTo)
+    const returnTo = sanitizeReturnTo((request.query as Record<string, unknown>).returnTo)
     const binding = randomBytes(32).toString('base64url')
     const verifier = randomPKCECodeVerifier()
     const nonce = randomNonce()
@@ -195,7 +195,7 @@ async function oidcLoginPlugin (fastify: FastifyInstance, raw: OidcOptions): Pro
         request.log.error({ err }, 'fastify-rampart: the OIDC provider could not be reached')
         throw new OidcUnavailableError()
       }
-      return refuse(`code exchange: ${(err as { code?: string }).code ?? (err as Error).message}`)
+      return refuse(`code exchange: ${(err as Error).message}`)
     }
     const claims = tokens.claims()
     return onLogin(request, reply, { claims: claims as NonNullable<typeof claims>, tokens, returnTo })
