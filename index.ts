@@ -50,6 +50,22 @@ export {
   type ReferrerPolicyValue,
 } from './schemas/headers.js'
 export { type SecurityOptions, SecurityOptionsSchema, type SecurityRouteConfig } from './schemas/security.js'
+export {
+  OidcCallbackInvalidError,
+  OidcUnavailableError,
+  OidcDiscoveryError,
+} from './lib/errors.js'
+export { default as oidcLoginPlugin } from './plugins/oidc/plugin.js'
+export { sanitizeReturnTo } from './plugins/oidc/return-to.js'
+export {
+  OidcOptionsSchema,
+  type OidcOptions,
+  type OidcLogin,
+  type OidcProviderFailure,
+  type OidcLoginHandler,
+  type OidcErrorHandler,
+  type OidcFetch,
+} from './schemas/oidc.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {

@@ -123,6 +123,7 @@ t.test('a missing state or cookie, an over-long state, a garbled cookie are refu
     [callback, '__Host-rampart-oidc=garbage', 'cookie'],
     [callback, cookie.replace('c1.', 'c2.'), 'cookie'],
     [`/auth/callback?iss=${encodeURIComponent(op.issuer)}`, cookie, 'state'],
+    ['/auth/callback', cookie, 'iss'],
   ]
   for (const [url, cookieHeader, reason] of cases) {
     const res = await app.inject({ url, headers: cookieHeader === undefined ? {} : { cookie: cookieHeader } })
