@@ -56,7 +56,10 @@ export const OidcOptionsSchema = Type.Object(
       })
     ),
     /** HMAC keys for the state (and the cookie's encryption), each at least 32 bytes; the first signs, all verify. */
-    stateSecrets: Type.Array(Type.String(), { minItems: 1 }),
+    stateSecrets: Type.Array(
+      Type.Unsafe<string | Uint8Array>({ anyOf: [{ type: 'string' }, { type: 'object' }], errorMessage: 'must be a string or a Buffer' }),
+      { minItems: 1 }
+    ),
     loginPath: Type.Optional(Type.String({ pattern: '^/', default: '/auth/login', errorMessage: 'must be a path starting with "/"' })),
     callbackPath: Type.Optional(Type.String({ pattern: '^/', default: '/auth/callback', errorMessage: 'must be a path starting with "/"' })),
     /** Name of the short-lived cookie that binds the state to the browser. */

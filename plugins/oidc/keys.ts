@@ -15,8 +15,8 @@ export interface StateKey {
 
 export const MIN_SECRET_BYTES = 32
 
-export function deriveKey (secret: string): StateKey {
-  const mac = Buffer.from(secret, 'utf8')
+export function deriveKey (secret: string | Uint8Array): StateKey {
+  const mac = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret)
   const id = createHmac('sha256', mac).update('fastify-rampart oidc key id').digest().subarray(0, 6).toString('base64url')
   const cookie = Buffer.from(hkdfSync('sha256', mac, Buffer.alloc(0), 'fastify-rampart oidc cookie v1', 32))
   return { id, mac, cookie }

@@ -36,7 +36,9 @@ export function checkOidcOptions (options: Required<Pick<OidcOptions, 'issuer' |
   }
   if (!options.scopes.includes('openid')) problems.push("oidc.scopes: must include 'openid'")
   options.stateSecrets.forEach((secret, i) => {
-    if (Buffer.byteLength(secret, 'utf8') < MIN_SECRET_BYTES) {
+    if (typeof secret !== 'string' && !(secret instanceof Uint8Array)) {
+      problems.push(`oidc.stateSecrets[${i}]: must be a string or a Buffer`)
+    } else if (Buffer.byteLength(secret) < MIN_SECRET_BYTES) {
       problems.push(`oidc.stateSecrets[${i}]: must be at least ${MIN_SECRET_BYTES} bytes (e.g. 32 random bytes, base64)`)
     }
   })

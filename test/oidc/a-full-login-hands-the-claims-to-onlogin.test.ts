@@ -5,6 +5,8 @@ import type { OidcLogin } from '../../schemas/oidc.js'
 import { makeApp } from '../helpers.js'
 import { appOptions, Browser, startProvider } from './provider.js'
 
+// Starting a real provider and walking its login pages is slow on a busy machine.
+t.setTimeout(120_000)
 const op = await startProvider()
 t.teardown(() => op.close())
 

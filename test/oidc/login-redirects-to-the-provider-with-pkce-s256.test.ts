@@ -7,6 +7,8 @@ import { deriveKey } from '../../plugins/oidc/keys.js'
 import { makeApp } from '../helpers.js'
 import { appOptions, REDIRECT_URI, SECRET_A, startProvider, statePayload } from './provider.js'
 
+// Starting a real provider and walking its login pages is slow on a busy machine.
+t.setTimeout(120_000)
 const op = await startProvider()
 t.teardown(() => op.close())
 

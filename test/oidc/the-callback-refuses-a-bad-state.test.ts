@@ -6,6 +6,8 @@ import { appOptions, Browser, editCallback, INVALID, paramOf, SECRET_A, SECRET_B
 type App = Awaited<ReturnType<typeof appWith>>
 import type { OidcOptions } from '../../schemas/oidc.js'
 
+// Starting a real provider and walking its login pages is slow on a busy machine.
+t.setTimeout(120_000)
 const op = await startProvider()
 t.teardown(() => op.close())
 

@@ -6,6 +6,8 @@ import type { OidcOptions, OidcProviderFailure } from '../../schemas/oidc.js'
 import { captureLogs, makeApp } from '../helpers.js'
 import { appOptions, Browser, CLIENT_SECRET, editCallback, INVALID, paramOf, REDIRECT_URI, SECRET_A, startProvider } from './provider.js'
 
+// Starting a real provider and walking its login pages is slow on a busy machine.
+t.setTimeout(120_000)
 const op = await startProvider()
 t.teardown(() => op.close())
 

@@ -6,6 +6,8 @@ import { captureLogs, makeApp } from '../helpers.js'
 import { freePort, REDIS_URL, skipRedis, uniquePrefix } from '../redis-helpers.js'
 import { appOptions, Browser, INVALID, startProvider } from './provider.js'
 
+// Starting a real provider and walking its login pages is slow on a busy machine.
+t.setTimeout(120_000)
 const op = await startProvider()
 t.teardown(() => op.close())
 

@@ -107,4 +107,5 @@ t.test('key ids differ per secret and do not reveal it', async (t) => {
   t.not(A.id, B.id)
   t.match(A.id, /^[A-Za-z0-9_-]{8}$/)
   t.same(deriveKey(SECRET_A), A)
+  t.same(deriveKey(Buffer.from(SECRET_A)), A, 'a Buffer secret is the same key as its UTF-8 string')
 })

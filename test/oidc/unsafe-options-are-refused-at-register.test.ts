@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import t from 'tap'
 import oidcLoginPlugin from '../../plugins/oidc/plugin.js'
 import { isLoopback } from '../../plugins/oidc/resolve.js'
@@ -55,6 +56,16 @@ t.test('every unsafe or malformed option is listed, none echoing a secret', asyn
   ])
   t.notOk(err.message.includes('short-secret-value'))
   t.notOk(err.message.includes('super-secret-value'))
+})
+
+t.test('state secrets may be strings or Buffers, at least 32 bytes either way', async (t) => {
+  const err = await caught(() => makeApp(t).register(oidcLoginPlugin, { ...base, stateSecrets: [randomBytes(16), {}] } as never).ready())
+  t.same(err.problems, [
+    'oidc.stateSecrets[0]: must be at least 32 bytes (e.g. 32 random bytes, base64)',
+    'oidc.stateSecrets[1]: must be a string or a Buffer',
+  ])
+  const typed = await caught(() => makeApp(t).register(oidcLoginPlugin, { ...base, stateSecrets: [5] } as never).ready())
+  t.same(typed.problems, ['oidc.stateSecrets[0]: must be a string or a Buffer (got number)'])
 })
 
 t.test('PKCE cannot be turned off or set to plain', async (t) => {
@@ -123,7 +134,7 @@ t.test('plain http is allowed only on loopback', async (t) => {
 t.test('discovery runs at register through the given fetch; an https issuer needs no insecure mode', async (t) => {
   const { fn, seen } = fakeFetch(metadata({ code_challenge_methods_supported: ['S256'] }))
   const app = makeApp(t)
-  await app.register(oidcLoginPlugin, { ...base, fetch: fn, timeout: 2000 })
+  await app.register(oidcLoginPlugin, { ...base, stateSecrets: [randomBytes(32)], fetch: fn, timeout: 2000 })
   t.same(seen, [`${ISSUER}/.well-known/openid-configuration`])
   const res = await app.inject('/auth/login')
   t.equal(res.statusCode, 302)
