@@ -43,6 +43,7 @@ type Resolved = Required<Omit<OidcOptions, 'clientSecret' | 'onError' | 'fetch' 
 // A used state is remembered for as long as it could still verify.
 const CLAIM_TTL_MS = (STATE_MAX_AGE_S + STATE_MAX_FUTURE_S + 1) * 1000
 const REDIS_TIMEOUT_MS = 200
+const REDIS_READY_MS = 1000
 
 // openid-client failures that mean "could not reach or understand the
 // provider right now" (503), as opposed to "this callback is not good" (400).
@@ -113,6 +114,9 @@ async function oidcLoginPlugin (fastify: FastifyInstance, raw: OidcOptions): Pro
     fastify.addHook('onClose', async function closeOidcRedis () {
       await connection.close()
     })
+    // The client refuses commands until connected (no offline queue): wait
+    // briefly so the first callbacks after startup do not get a 503.
+    await connection.ready(REDIS_READY_MS)
   } else {
     store = new MemoryClaimStore({ maxKeys: options.store.maxKeys, now })
   }
