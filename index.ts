@@ -79,6 +79,22 @@ export {
   type RefreshTokensOptions,
   type RedirectUriMatcherOptions,
 } from './schemas/oauth.js'
+export {
+  OidcCallbackInvalidError,
+  OidcUnavailableError,
+  OidcDiscoveryError,
+} from './lib/errors.js'
+export { default as oidcLoginPlugin } from './plugins/oidc/plugin.js'
+export { sanitizeReturnTo } from './plugins/oidc/return-to.js'
+export {
+  OidcOptionsSchema,
+  type OidcOptions,
+  type OidcLogin,
+  type OidcProviderFailure,
+  type OidcLoginHandler,
+  type OidcErrorHandler,
+  type OidcFetch,
+} from './schemas/oidc.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {

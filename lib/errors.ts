@@ -78,3 +78,11 @@ export class OAuthInvalidGrantError extends InvalidGrantBase implements OAuthErr
 export function invalidGrant (description: string): OAuthError {
   return new OAuthInvalidGrantError(description)
 }
+/** Sent (400) when an OIDC login callback is refused: bad or reused state, foreign browser, wrong `iss`, provider error, code not redeemed. */
+export const OidcCallbackInvalidError = createError('FST_RAMPART_OIDC_CALLBACK_INVALID', 'Invalid login callback%s', 400)
+
+/** Sent (503) when an OIDC login cannot complete because the provider or the state store cannot be reached. */
+export const OidcUnavailableError = createError('FST_RAMPART_OIDC_UNAVAILABLE', 'Login is temporarily unavailable', 503)
+
+/** Thrown from `register` when the OIDC provider's discovery document cannot be read or does not fit. */
+export const OidcDiscoveryError = createError('FST_RAMPART_OIDC_DISCOVERY_FAILED', 'OpenID Connect discovery of %s failed: %s', 500)
