@@ -38,7 +38,7 @@ export interface HookApp {
  */
 export interface HookAppOptions {
   options?: WebhookOptions
-  answer?: (n: number) => number | 'throw'
+  answer?: (n: number) => number | 'throw' | Promise<number | 'throw'>
   /** Where the app logs (warn and up); default: no logger. */
   logs?: Writable
 }
@@ -53,7 +53,7 @@ export async function hookApp (t: { teardown: (fn: () => unknown) => void }, rou
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
   let calls = 0
   app.post('/hook', { config: { security: { webhook: route } } }, async (request, reply) => {
-    const outcome = answer(++calls)
+    const outcome = await answer(++calls)
     if (outcome === 'throw') throw new Error('handler failed')
     reply.code(outcome)
     return {
@@ -74,4 +74,27 @@ export const INVALID = {
   code: 'FST_RAMPART_WEBHOOK_INVALID',
   error: 'Unauthorized',
   message: 'Invalid webhook delivery',
+}
+
+/** A handler that waits: `inside` resolves when it is entered, `open()` lets it answer. */
+export function gate (): { inside: Promise<void>; entered: () => void; opened: Promise<void>; open: () => void } {
+  let entered = () => {}
+  let open = () => {}
+  const inside = new Promise<void>((resolve) => { entered = resolve })
+  const opened = new Promise<void>((resolve) => { open = resolve })
+  return { inside, entered, opened, open }
+}
+
+export const DUPLICATE = { duplicate: true }
+export const IN_PROGRESS = {
+  statusCode: 409,
+  code: 'FST_RAMPART_WEBHOOK_IN_PROGRESS',
+  error: 'Conflict',
+  message: 'This webhook delivery is already being processed',
+}
+export const UNAVAILABLE = {
+  statusCode: 503,
+  code: 'FST_RAMPART_WEBHOOK_UNAVAILABLE',
+  error: 'Service Unavailable',
+  message: 'Service temporarily unavailable',
 }
