@@ -42,9 +42,13 @@ export function readBody (payload: NodeJS.ReadableStream, limit: number): Promis
 
 /** The same bytes again, as the stream Fastify's content-type parser reads next. */
 export function bodyStream (body: Buffer): Readable {
-  const stream = new Readable({ read () {} }) as Readable & { receivedEncodedLength: number }
-  if (body.length > 0) stream.push(body)
-  stream.push(null)
+  let next: Buffer | null = body
+  const stream = new Readable({
+    read () {
+      this.push(next)
+      next = null
+    },
+  }) as Readable & { receivedEncodedLength: number }
   // Fastify compares this with Content-Length.
   stream.receivedEncodedLength = body.length
   return stream

@@ -71,6 +71,13 @@ t.test('non-UTF-8 bodies are signed and verified byte for byte', async (t) => {
   t.equal((await post(app, { ...headers, 'webhook-signature': decoded }, binary, 'application/octet-stream')).statusCode, 401)
 })
 
+t.test('an empty body verifies too', async (t) => {
+  const { app } = await hookApp(t, route)
+  const res = await post(app, headersFor(''), '', 'text/plain')
+  t.equal(res.statusCode, 200)
+  t.same(res.json(), { body: '', raw: '', webhook: { scheme: 'standard', id: SPEC.id, timestamp: SPEC.timestamp } })
+})
+
 t.test('a verified body that does not parse gets Fastify\'s usual 400, not a 500', async (t) => {
   const { app, calls } = await hookApp(t, route)
   const res = await post(app, headersFor('{"test":'), '{"test":')
@@ -87,7 +94,7 @@ t.test('a body stream that fails mid-way is a 400', async (t) => {
       this.destroy(new Error('client went away'))
     },
   }))
-  app.post('/hook', { config: { security: { webhook: route } } }, async () => 'ran')
+  app.post('/hook', { config: { security: { webhook: { ...route, secrets: [SPEC.secret] } } } }, async () => 'ran')
   const res = await post(app, headersFor(SPEC.body), SPEC.body)
   t.equal(res.statusCode, 400)
 })

@@ -43,7 +43,10 @@ export interface HookAppOptions {
   logs?: Writable
 }
 
-export async function hookApp (t: { teardown: (fn: () => unknown) => void }, route: WebhookRouteConfig, setup: HookAppOptions = {}): Promise<HookApp> {
+/** A route config as tests write it (`as const` literals welcome). */
+export type RouteInput = Omit<Exclude<WebhookRouteConfig, false>, 'secrets' | 'publicKeys'> & { secrets?: readonly string[]; publicKeys?: readonly string[] }
+
+export async function hookApp (t: { teardown: (fn: () => unknown) => void }, route: RouteInput, setup: HookAppOptions = {}): Promise<HookApp> {
   const answer = setup.answer ?? (() => 200)
   const app = makeApp(t, setup.logs === undefined ? {} : { logger: { level: 'warn', stream: setup.logs } })
   await app.register(webhookPlugin, { now: () => SPEC_NOW, ...setup.options })
@@ -52,7 +55,7 @@ export async function hookApp (t: { teardown: (fn: () => unknown) => void }, rou
   })
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
   let calls = 0
-  app.post('/hook', { config: { security: { webhook: route } } }, async (request, reply) => {
+  app.post('/hook', { config: { security: { webhook: route as WebhookRouteConfig } } }, async (request, reply) => {
     const outcome = await answer(++calls)
     if (outcome === 'throw') throw new Error('handler failed')
     reply.code(outcome)

@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { webhookPlugin } from '../../index.js'
 import { caught, makeApp } from '../helpers.js'
 import { SPEC } from './helpers.js'
@@ -26,7 +26,7 @@ t.test('a replay ttl shorter than twice the tolerance is refused at register', a
   t.same(err.problems, ['webhook.replay.ttl: must be at least twice the tolerance (1200000 ms)'])
 })
 
-async function routeProblems (t: Parameters<Parameters<typeof t.test>[1]>[0], webhook: unknown): Promise<{ code?: string; message: string; problems?: string[] }> {
+async function routeProblems (t: Test, webhook: unknown): Promise<{ code?: string; message: string; problems?: string[] }> {
   const app = makeApp(t)
   await app.register(webhookPlugin)
   return caught(() => app.post('/hook', { config: { security: { webhook: webhook as never } } }, async () => 'no'))

@@ -88,7 +88,7 @@ t.test('a memory store full of deliveries in progress answers 503 (fail closed)'
 t.test('deliveries are remembered per route: the same id on two routes is processed on each', async (t) => {
   const { app, calls } = await hookApp(t, route)
   let other = 0
-  app.post('/other', { config: { security: { webhook: route } } }, async () => ++other)
+  app.post('/other', { config: { security: { webhook: { ...route, secrets: [SPEC.secret] } } } }, async () => ++other)
   t.equal((await post(app, delivery(), SPEC.body)).statusCode, 200)
   const res = await app.inject({ method: 'POST', url: '/other', headers: { 'content-type': 'application/json', ...delivery() }, payload: SPEC.body })
   t.equal(res.body, '1')

@@ -31,7 +31,7 @@ t.test('stripe: the same header stripe-node generates, and stripe-node verifies 
   t.same(stripe.webhooks.constructEvent(body, now['stripe-signature'], 'whsec_abc'), { id: 'evt_1' })
 })
 
-t.test("github: the documented example, and octokit verifies what we sign", async (t) => {
+t.test('github: the documented example, and octokit verifies what we sign', async (t) => {
   t.same(signWebhook({ scheme: 'github', secret: "It's a Secret to Everybody", body: 'Hello, World!' }), {
     'x-hub-signature-256': await octokitSign("It's a Secret to Everybody", 'Hello, World!'),
   })
