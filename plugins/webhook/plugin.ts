@@ -13,7 +13,7 @@ import {
   WebhookTooLargeError,
   WebhookUnavailableError,
 } from '../../lib/errors.js'
-import { createLogLimiter } from '../../lib/log-limiter.js'
+import { createLogLimiter, type LogLimiter } from '../../lib/log-limiter.js'
 import { collectOptions, withoutRegisterKeys } from '../../lib/options.js'
 import { connectRedis } from '../../lib/redis.js'
 import { addRouteHook, explainRouteConfig, routeName, routeSecurityConfig } from '../../lib/route-config.js'
@@ -100,7 +100,9 @@ async function webhookPlugin (fastify: FastifyInstance, options: WebhookOptions)
   // Late-bound, so fake timers installed after registration still drive it.
   const now = resolved.now ?? (() => Date.now())
   const pendingMs = toMs(replay.pendingTtl)
-  const logLimiter = createLogLimiter(LOG_INTERVAL_MS)
+  // Apart, so a flood of bad deliveries cannot hide a store outage from the log.
+  const refusalLog = createLogLimiter(LOG_INTERVAL_MS)
+  const storeLog = createLogLimiter(LOG_INTERVAL_MS)
   let store: ClaimStore
   if (replay.store === undefined) {
     store = new MemoryClaimStore({ maxKeys: replay.maxKeys, now })
@@ -116,8 +118,8 @@ async function webhookPlugin (fastify: FastifyInstance, options: WebhookOptions)
   if (!fastify.hasRequestDecorator('rawBody')) fastify.decorateRequest('rawBody', undefined)
   if (!fastify.hasRequestDecorator('webhook')) fastify.decorateRequest('webhook', undefined)
 
-  function warn (request: FastifyRequest, fields: Record<string, unknown>, message: string): void {
-    const suppressed = logLimiter.take()
+  function warn (limiter: LogLimiter, request: FastifyRequest, fields: Record<string, unknown>, message: string): void {
+    const suppressed = limiter.take()
     if (suppressed >= 0) request.log.warn({ ...fields, suppressed }, message)
   }
 
@@ -146,14 +148,14 @@ async function webhookPlugin (fastify: FastifyInstance, options: WebhookOptions)
       // A declared size over the limit is refused unread; an undeclared one is counted as it comes.
       const body = declared !== undefined && Number(declared) > bodyLimit ? undefined : await readBody(payload, bodyLimit)
       if (body === undefined) {
-        warn(request, { route: name, scheme, bodyLimit }, 'fastify-rampart: webhook body over the limit')
+        warn(refusalLog, request, { route: name, scheme, bodyLimit }, 'fastify-rampart: webhook body over the limit')
         answer(reply, 413, TOO_LARGE)
         return
       }
       const verdict = verify(request.raw.rawHeaders, body, Math.floor(now() / 1000))
       if (!verdict.ok) {
         // The reason goes to the log, never to the sender; no secret or signature is logged.
-        warn(request, { route: name, scheme, reason: verdict.reason }, 'fastify-rampart: webhook refused')
+        warn(refusalLog, request, { route: name, scheme, reason: verdict.reason }, 'fastify-rampart: webhook refused')
         answer(reply, 401, INVALID)
         return
       }
@@ -165,7 +167,7 @@ async function webhookPlugin (fastify: FastifyInstance, options: WebhookOptions)
         try {
           claim = await store.claim(key, pendingMs)
         } catch (err) {
-          warn(request, { route: name, err: { message: (err as Error).message } }, 'fastify-rampart: the webhook replay store failed; delivery refused (503)')
+          warn(storeLog, request, { route: name, err: { message: (err as Error).message } }, 'fastify-rampart: the webhook replay store failed; delivery refused (503)')
           answer(reply, 503, UNAVAILABLE, true)
           return
         }
@@ -194,9 +196,9 @@ async function webhookPlugin (fastify: FastifyInstance, options: WebhookOptions)
     const kept = reply.statusCode >= 200 && reply.statusCode < 300
     try {
       const held = kept ? await store.complete(claim.key, claim.owner, claim.ttlMs) : await store.release(claim.key, claim.owner)
-      if (!held) warn(request, { statusCode: reply.statusCode, pendingTtl: pendingMs }, 'fastify-rampart: the webhook claim expired before the handler answered; raise replay.pendingTtl')
+      if (!held) warn(storeLog, request, { statusCode: reply.statusCode, pendingTtl: pendingMs }, 'fastify-rampart: the webhook claim expired before the handler answered; raise replay.pendingTtl')
     } catch (err) {
-      warn(request, { statusCode: reply.statusCode, err: { message: (err as Error).message } }, 'fastify-rampart: the webhook replay store failed while settling a claim; it expires after replay.pendingTtl')
+      warn(storeLog, request, { statusCode: reply.statusCode, err: { message: (err as Error).message } }, 'fastify-rampart: the webhook replay store failed while settling a claim; it expires after replay.pendingTtl')
     }
     return payload
   }

@@ -66,15 +66,16 @@ t.test('on the shared Redis', { skip: skipRedis }, async (t) => {
   })
 })
 
-t.test('a Redis that cannot be reached: a warning at startup, then 503 with Retry-After (fail closed), logged once', async (t) => {
+t.test('a Redis that cannot be reached: a warning at startup, then 503 with Retry-After (fail closed), logged even amid refusals', async (t) => {
   const logs = captureLogs()
   const port = await freePort()
   const { app, calls } = await hookApp(t, route, { options: { replay: { store: { redis: `redis://127.0.0.1:${port}` } } }, logs: logs.stream })
   t.ok(logs.lines.some((line) => line.msg === 'fastify-rampart: the webhook replay Redis is not reachable yet; deliveries get 503 until it is'))
+  t.equal((await post(app, {}, SPEC.body)).statusCode, 401, 'a refusal is logged first')
   const res = await post(app, headers, SPEC.body)
   t.equal(res.statusCode, 503)
   t.equal(res.headers['retry-after'], '1')
   t.same(res.json(), UNAVAILABLE)
   t.equal(calls(), 0)
-  t.ok(logs.lines.some((line) => line.msg === 'fastify-rampart: the webhook replay store failed; delivery refused (503)'))
+  t.same(logs.lines.slice(-2).map((line) => line.msg), ['fastify-rampart: webhook refused', 'fastify-rampart: the webhook replay store failed; delivery refused (503)'])
 })
