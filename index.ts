@@ -7,6 +7,10 @@ export {
   CorsPreflightRefusedError,
   RateLimitedError,
   RateLimitUnavailableError,
+  WebhookInvalidError,
+  WebhookTooLargeError,
+  WebhookInProgressError,
+  WebhookUnavailableError,
   type ProblemsError,
 } from './lib/errors.js'
 export {
@@ -49,6 +53,17 @@ export {
   REFERRER_POLICIES,
   type ReferrerPolicyValue,
 } from './schemas/headers.js'
+export { default as webhookPlugin, type WebhookDelivery } from './plugins/webhook/plugin.js'
+export { signWebhook } from './plugins/webhook/sign.js'
+export {
+  SignWebhookOptionsSchema,
+  WebhookOptionsSchema,
+  WebhookRouteSchema,
+  type SignWebhookOptions,
+  type WebhookOptions,
+  type WebhookRouteConfig,
+  type WebhookScheme,
+} from './schemas/webhook.js'
 export { type SecurityOptions, SecurityOptionsSchema, type SecurityRouteConfig } from './schemas/security.js'
 export { OAuthInvalidGrantError, type OAuthError } from './lib/errors.js'
 export { verifyPkce, pkceChallenge, createPkcePair, assertPkce, type VerifyPkceInput, type AssertPkceInput } from './oauth/pkce.js'

@@ -86,3 +86,14 @@ export const OidcUnavailableError = createError('FST_RAMPART_OIDC_UNAVAILABLE', 
 
 /** Thrown from `register` when the OIDC provider's discovery document cannot be read or does not fit. */
 export const OidcDiscoveryError = createError('FST_RAMPART_OIDC_DISCOVERY_FAILED', 'OpenID Connect discovery of %s failed: %s', 500)
+/** Sent (401) when a webhook delivery fails verification: header, timestamp or signature (which one goes to the log only). */
+export const WebhookInvalidError = createError('FST_RAMPART_WEBHOOK_INVALID', 'Invalid webhook delivery', 401)
+
+/** Sent (413) when a webhook body is larger than the route's `bodyLimit`; no signature is computed. */
+export const WebhookTooLargeError = createError('FST_RAMPART_WEBHOOK_TOO_LARGE', 'Webhook body is too large', 413)
+
+/** Sent (409, `Retry-After: 1`) when the same webhook delivery is still being processed. */
+export const WebhookInProgressError = createError('FST_RAMPART_WEBHOOK_IN_PROGRESS', 'This webhook delivery is already being processed', 409)
+
+/** Sent (503, `Retry-After: 1`) when the webhook replay store cannot be reached (fail closed). */
+export const WebhookUnavailableError = createError('FST_RAMPART_WEBHOOK_UNAVAILABLE', 'Service temporarily unavailable', 503)

@@ -82,3 +82,21 @@ export const limitLateHook: FastifyContextConfig = { security: { rateLimit: { ho
 export const typed: HeadersOptions = { permissionsPolicy: { camera: ['self'] } }
 // @ts-expect-error unknown Permissions-Policy feature
 export const wrongFeature: HeadersOptions = { permissionsPolicy: { camra: [] } }
+
+// webhook
+import { signWebhook, type WebhookDelivery, webhookPlugin } from '../../index.js'
+await app.register(webhookPlugin, { replay: { store: { redis: 'redis://127.0.0.1:6379' }, ttl: '72h' } })
+export const stripeHook: FastifyContextConfig = { security: { webhook: { scheme: 'stripe', secrets: ['whsec_x'] } } }
+export const githubHook: FastifyContextConfig = { security: { webhook: { scheme: 'github', secrets: ['s'], replay: false } } }
+// @ts-expect-error unknown webhook scheme
+export const unknownScheme: FastifyContextConfig = { security: { webhook: { scheme: 'paypal', secrets: ['s'] } } }
+// @ts-expect-error secrets is a list
+export const secretAsString: FastifyContextConfig = { security: { webhook: { scheme: 'github', secrets: 's' } } }
+app.post('/hook', { config: { security: { webhook: { scheme: 'standard', secrets: ['whsec_x'] } } } }, async (request) => {
+  const raw: Buffer | undefined = request.rawBody
+  const delivery: WebhookDelivery | undefined = request.webhook
+  return { length: raw?.length, id: delivery?.id }
+})
+export const headers: Record<string, string> = signWebhook({ scheme: 'github', secret: 's', body: '{}' })
+// @ts-expect-error body is required
+signWebhook({ scheme: 'github', secret: 's' })
