@@ -1,20 +1,23 @@
 import type { Redis } from 'ioredis'
+import type { JSONWebKeySet } from 'jose'
 import Type, { type Static, type TUnsafe } from 'typebox'
 import { DURATION_PATTERN } from '../lib/duration.js'
 import { RedisOption } from '../lib/redis.js'
 
 /** Milliseconds, or a string such as `'30s'`, `'5m'`, `'1h'`, `'24h'`. */
-const durationBranches = () => [
-  Type.Integer({ minimum: 1 }),
-  Type.String({ pattern: DURATION_PATTERN, errorMessage: "must be a duration like '30s', '5m', '1h', '1d'" }),
-]
-const Duration = (defaultValue: string) => Type.Union(durationBranches(), { default: defaultValue })
+const Ms = Type.Integer({ minimum: 1 })
+const DurationText = Type.String({ pattern: DURATION_PATTERN, errorMessage: "must be a duration like '30s', '5m', '1h', '1d'" })
+const Duration = (defaultValue: string) => Type.Union([Ms, DurationText], { default: defaultValue })
 
 const NonEmpty = Type.String({ minLength: 1, errorMessage: 'must be a non-empty string' })
 // RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`.
 const ScopeToken = Type.String({ pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$', errorMessage: 'must be a scope token (printable ASCII, no space, " or \\)' })
 
-const Jwk = Type.Object({ kty: Type.String() }, { additionalProperties: true })
+const LocalJwks: TUnsafe<JSONWebKeySet> = Type.Unsafe<JSONWebKeySet>({
+  type: 'object',
+  properties: { keys: { type: 'array', items: { type: 'object' } } },
+  required: ['keys'],
+})
 
 export const JwtIssuerSchema = Type.Object(
   {
@@ -25,7 +28,7 @@ export const JwtIssuerSchema = Type.Object(
     /** The issuer's JWKS URL (https; http only for loopback hosts). */
     jwksUri: Type.Optional(Type.String()),
     /** A local JWKS (`{ keys: [...] }`), public keys only. */
-    keys: Type.Optional(Type.Object({ keys: Type.Array(Jwk) }, { additionalProperties: true })),
+    keys: Type.Optional(LocalJwks),
     /** A shared secret (HS256/384/512, at least 32 bytes), for first-party tokens only. */
     secret: Type.Optional(Type.String()),
     /** Accepted `alg` values; default `['RS256', 'PS256', 'ES256', 'EdDSA']` (`['HS256']` with a secret). */
@@ -41,7 +44,7 @@ export const JwtOptionsSchema = Type.Object(
     typ: Type.Optional(Type.Union([Type.Literal(false), NonEmpty, Type.Array(NonEmpty, { minItems: 1 })], { default: 'at+jwt' })),
     clockTolerance: Type.Optional(Duration('30s')),
     /** Oldest `iat` accepted; `false` turns the check off. */
-    maxTokenAge: Type.Optional(Type.Union([Type.Literal(false), ...durationBranches()], { default: '24h' })),
+    maxTokenAge: Type.Optional(Type.Union([Type.Literal(false), Ms, DurationText], { default: '24h' })),
     requiredClaims: Type.Optional(Type.Array(NonEmpty, { default: ['iss', 'aud', 'exp', 'sub'] })),
     jwks: Type.Optional(
       Type.Object(

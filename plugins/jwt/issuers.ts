@@ -75,8 +75,8 @@ export function resolveIssuer (options: JwtIssuerOptions, path: string, context:
     if (keys.byteLength < MIN_SECRET_BYTES) problems.push(`${path}.secret: must be at least ${MIN_SECRET_BYTES} bytes`)
   } else if (options.keys !== undefined) {
     const before = problems.length
-    checkLocalKeys(options.keys as JSONWebKeySet, path, problems)
-    if (problems.length === before) keys = localKeySet(options.keys as JSONWebKeySet)
+    checkLocalKeys(options.keys, path, problems)
+    if (problems.length === before) keys = localKeySet(options.keys)
   } else if (options.jwksUri !== undefined) {
     checkJwksUri(options.jwksUri, path, problems)
     const j = context.jwks

@@ -15,11 +15,16 @@ export interface KeySource {
   getKey: JWTVerifyGetKey
   /** Changes whenever the keys change: cached verifications made with older keys are redone. */
   readonly generation: number
+  /**
+   * May verifications made with the current keys still be used? Cached
+   * tokens skip getKey, so this is where a stale set starts its refresh.
+   */
+  keep(): boolean
 }
 
 /** A local JWKS: parsed once, never fetched. */
 export function localKeySet (jwks: JSONWebKeySet): KeySource {
-  return { getKey: createLocalJWKSet(jwks), generation: 0 }
+  return { getKey: createLocalJWKSet(jwks), generation: 0, keep: () => true }
 }
 
 export interface RemoteKeySetOptions {
@@ -58,6 +63,14 @@ export class RemoteKeySet implements KeySource {
     this.#o = options
     this.#logLimiter = createLogLimiter(LOG_INTERVAL_MS, options.now)
     this.getKey = (header, token) => this.#resolve(header, token)
+  }
+
+  keep (): boolean {
+    const o = this.#o
+    const age = o.now() - this.#fetchedAt
+    if (age <= o.cacheMaxAgeMs) return true
+    this.#refresh().catch(/* c8 ignore next -- #refresh never rejects */ () => {})
+    return age <= o.cacheMaxAgeMs + o.maxStaleMs
   }
 
   async #resolve (header: Parameters<JWTVerifyGetKey>[0], token: Parameters<JWTVerifyGetKey>[1]): Promise<Awaited<ReturnType<JWTVerifyGetKey>>> {

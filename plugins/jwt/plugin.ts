@@ -71,6 +71,12 @@ function generationOf (issuer: Issuer): number {
   return issuer.keys instanceof Uint8Array ? 0 : issuer.keys.generation
 }
 
+/** A cached verification stands while its issuer's keys are the ones it was made with, and usable. */
+function stillGood (entry: Cached): boolean {
+  const keys = entry.issuer.keys
+  return keys instanceof Uint8Array || (entry.generation === keys.generation && keys.keep())
+}
+
 async function jwtPlugin (fastify: FastifyInstance, options: JwtOptions): Promise<void> {
   const problems: string[] = []
   const o = collectOptions<Resolved>(JwtOptionsSchema, withoutRegisterKeys(options), 'jwt', problems)
@@ -150,7 +156,7 @@ async function jwtPlugin (fastify: FastifyInstance, options: JwtOptions): Promis
       if (credentials.kind === 'none') return route.optional ? undefined : refuse(request, reply, answers.required, 'no bearer credentials')
       if (credentials.kind === 'malformed') return refuse(request, reply, answers.invalidRequest(credentials.reason), credentials.reason)
       let entry = cache?.get(credentials.token)
-      if (entry !== undefined && (entry.generation !== generationOf(entry.issuer) || (route.issuers !== undefined && !route.issuers.has(entry.auth.issuer)))) {
+      if (entry !== undefined && (!stillGood(entry) || (route.issuers !== undefined && !route.issuers.has(entry.auth.issuer)))) {
         entry = undefined
       }
       if (entry === undefined) {

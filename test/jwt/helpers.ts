@@ -27,7 +27,7 @@ export type Clock = ReturnType<typeof fakeClock>
 export interface TestKey {
   alg: string
   kid: string | undefined
-  privateKey: CryptoKey
+  privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey']
   jwk: JWK
 }
 
