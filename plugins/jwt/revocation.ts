@@ -89,6 +89,7 @@ export class RevocationSync {
   readonly #key: string
   readonly #channel: string
   readonly #limiter = createLogLimiter(LOG_INTERVAL_MS)
+  readonly #reload: () => void
 
   constructor (options: RevocationSyncOptions) {
     this.#o = options
@@ -99,9 +100,13 @@ export class RevocationSync {
     this.#subscriber = this.#connection.client.duplicate({ enableOfflineQueue: true, autoResubscribe: true })
     this.#subscriber.on('error', (err: Error) => this.#logError(err, 'subscriber'))
     this.#subscriber.on('message', (_channel: string, message: string) => this.#apply(message))
-    this.#subscriber.on('ready', () => {
+    // Whichever of the two connections comes back last finds the other ready: reload on both.
+    const reload = () => {
       this.load().catch(/* c8 ignore next -- load() logs and never rejects */ () => {})
-    })
+    }
+    this.#subscriber.on('ready', reload)
+    this.#connection.client.on('ready', reload)
+    this.#reload = reload
   }
 
   /** Subscribes and loads the current list; waits a bounded time for Redis, never fails the start. */
@@ -128,6 +133,7 @@ export class RevocationSync {
   }
 
   async close (): Promise<void> {
+    this.#connection.client.off('ready', this.#reload)
     this.#subscriber.disconnect()
     await this.#connection.close()
   }
