@@ -149,7 +149,8 @@ export async function verifyToken (token: string, issuer: Issuer, policy: Verify
   const auth: JwtAuth = {
     subject: payload.sub as string,
     issuer: issuer.issuer,
-    audience: aud === undefined ? [] : typeof aud === 'string' ? [aud] : aud,
+    // Present: jose checks it against the issuer's audience.
+    audience: typeof aud === 'string' ? [aud] : (aud as string[]),
     scopes: scopesOf(payload),
     claims: payload,
     expiresAt: new Date((payload.exp as number) * 1000),

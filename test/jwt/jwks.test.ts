@@ -66,7 +66,7 @@ t.test('key rotation: a new kid is accepted after the cooldown, the old one unti
 for (const [name, fault] of [
   ['a 302', (s: Awaited<ReturnType<typeof jwksServer>>) => { s.state.status = 302; s.state.location = 'http://127.0.0.1:1/' }],
   ['a 500', (s: Awaited<ReturnType<typeof jwksServer>>) => { s.state.status = 500 }],
-  ['a slow answer', (s: Awaited<ReturnType<typeof jwksServer>>) => { s.state.delayMs = 2_000 }],
+  ['a slow answer', (s: Awaited<ReturnType<typeof jwksServer>>) => { s.state.delayMs = 5_000 }],
   ['a server that is down', async (s: Awaited<ReturnType<typeof jwksServer>>) => { await s.stop() }],
 ] as const) {
   t.test(`${name} after a first fetch: stale keys keep working up to maxStale, then 503`, async (t) => {
@@ -74,7 +74,7 @@ for (const [name, fault] of [
     const logs = captureLogs()
     const jwks = await jwksServer(t, [rsa.jwk])
     const app = makeApp(t, { logger: { level: 'warn', stream: logs.stream } })
-    await app.register(jwtPlugin, { issuers: issuer(jwks.url), now: clock.now, cache: false, jwks: { ...JWKS, timeout: '50ms', maxStale: '2h' } })
+    await app.register(jwtPlugin, { issuers: issuer(jwks.url), now: clock.now, cache: false, jwks: { ...JWKS, timeout: '1s', maxStale: '2h' } })
     app.get('/', async () => 'ok')
     const token = () => sign(rsa, { clock })
     t.equal(await status(app, await token()), 200)
@@ -123,4 +123,17 @@ t.test('no key set at all: 503 with Retry-After, then recovery once the IdP answ
   clock.advance(30_000)
   t.equal(await status(app, token), 200)
   t.equal(jwks.fetches, 3)
+})
+
+t.test('cached verifications stop at maxStale too: then 503', async (t) => {
+  const clock = fakeClock()
+  const jwks = await jwksServer(t, [rsa.jwk])
+  const app = await jwtApp(t, { issuers: issuer(jwks.url), now: clock.now, jwks: { ...JWKS, maxStale: '1h' } })
+  const token = await sign(rsa, { clock, claims: { exp: clock.seconds() + 20_000 } })
+  t.equal(await status(app, token), 200)
+  await jwks.stop()
+  clock.advance(3_600_001)
+  t.equal(await status(app, token), 200, 'cached, the set stale but usable')
+  clock.advance(3_600_000)
+  t.equal(await status(app, token), 503)
 })

@@ -163,3 +163,20 @@ t.test('a Redis that is down at start does not stop the app from starting', { sk
   await app.ready()
   t.ok(app.hasDecorator('revokeToken'))
 })
+
+t.test('a failed load is logged, never thrown', async (t) => {
+  const { EventEmitter } = await import('node:events')
+  const { RevocationSync } = await import('../../plugins/jwt/revocation.js')
+  const logs = captureLogs()
+  const app = makeApp(t, { logger: { level: 'error', stream: logs.stream } })
+  const subscriber = Object.assign(new EventEmitter(), { subscribe: async () => 1, disconnect: () => {} })
+  const client = Object.assign(new EventEmitter(), {
+    status: 'ready',
+    duplicate: () => subscriber,
+    zrange: async () => { throw new Error('NOAUTH') },
+  })
+  const sync = new RevocationSync({ redis: client as never, prefix: 'p:', log: app.log, list: new RevocationList(10, Date.now), now: Date.now })
+  await sync.start()
+  t.match(logs.lines, [{ msg: 'fastify-rampart: jwt revocation Redis sync failed', during: 'load', err: { message: 'NOAUTH' } }])
+  await sync.close()
+})
