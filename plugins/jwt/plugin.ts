@@ -17,6 +17,13 @@ import { RevocationList, RevocationSync, type TimeInput, toEpochMs } from './rev
 import { type ScopeRule, scopeRule, scopesAllow } from './scopes.js'
 import { type JwtAuth, normaliseTyp, TokenRefused, unverifiedIssuer, type Verified, type VerifyPolicy, verifyToken } from './verify.js'
 
+declare module '../../schemas/security.js' {
+  interface SecurityRouteConfig {
+    /** `false` (a public route) or the route's scopes, optional auth and issuers. */
+    jwt?: JwtRouteConfig
+  }
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
     /** The verified bearer token of this request, or `null` (an anonymous request on an optional or public route). */
