@@ -131,6 +131,8 @@ t.test('cached verifications stop at maxStale too: then 503', async (t) => {
   const app = await jwtApp(t, { issuers: issuer(jwks.url), now: clock.now, jwks: { ...JWKS, maxStale: '1h' } })
   const token = await sign(rsa, { clock, claims: { exp: clock.seconds() + 20_000 } })
   t.equal(await status(app, token), 200)
+  // The first verification saw the set arrive (a new generation), so the second is cached, the third a hit.
+  t.equal(await status(app, token), 200)
   t.equal(await status(app, token), 200, 'cached, the set fresh')
   await jwks.stop()
   clock.advance(3_600_001)
