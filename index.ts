@@ -118,3 +118,21 @@ declare module 'fastify' {
   }
 }
 export { type ClientErrorHandler, createClientErrorHandler, rampartClientErrorHandler } from './plugins/headers/client-error.js'
+export {
+  AuthRequiredError,
+  AuthInvalidRequestError,
+  InvalidTokenError,
+  InsufficientScopeError,
+  JwksUnavailableError,
+} from './lib/errors.js'
+export { default as jwtPlugin, jwtPrincipal } from './plugins/jwt/plugin.js'
+export type { JwtAuth } from './plugins/jwt/verify.js'
+export type { TimeInput as JwtTimeInput } from './plugins/jwt/revocation.js'
+export {
+  JwtOptionsSchema,
+  JwtIssuerSchema,
+  JwtRouteSchema,
+  type JwtOptions,
+  type JwtIssuerOptions,
+  type JwtRouteConfig,
+} from './schemas/jwt.js'

@@ -97,3 +97,17 @@ export const WebhookInProgressError = createError('FST_RAMPART_WEBHOOK_IN_PROGRE
 
 /** Sent (503, `Retry-After: 1`) when the webhook replay store cannot be reached (fail closed). */
 export const WebhookUnavailableError = createError('FST_RAMPART_WEBHOOK_UNAVAILABLE', 'Service temporarily unavailable', 503)
+/** Sent (401, `WWW-Authenticate: Bearer realm=...`) when a request carries no `Authorization: Bearer` credentials. */
+export const AuthRequiredError = createError('FST_RAMPART_AUTH_REQUIRED', 'Authentication required', 401)
+
+/** Sent (400, `error="invalid_request"`) for a malformed `Authorization` header: no token, two tokens, several headers. */
+export const AuthInvalidRequestError = createError('FST_RAMPART_AUTH_INVALID_REQUEST', 'Malformed Authorization header: %s', 400)
+
+/** Sent (401, `error="invalid_token"`) when the bearer token fails verification or is revoked. */
+export const InvalidTokenError = createError('FST_RAMPART_INVALID_TOKEN', 'Invalid token: %s', 401)
+
+/** Sent (403, `error="insufficient_scope"`) when a valid token lacks a scope the route requires. */
+export const InsufficientScopeError = createError('FST_RAMPART_INSUFFICIENT_SCOPE', 'Insufficient scope, needs: %s', 403)
+
+/** Sent (503, `Retry-After`) when no usable key set can be had from the issuer's JWKS endpoint. */
+export const JwksUnavailableError = createError('FST_RAMPART_JWKS_UNAVAILABLE', 'Token keys temporarily unavailable, retry in %s seconds', 503)

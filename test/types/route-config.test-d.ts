@@ -100,3 +100,21 @@ app.post('/hook', { config: { security: { webhook: { scheme: 'standard', secrets
 export const headers: Record<string, string> = signWebhook({ scheme: 'github', secret: 's', body: '{}' })
 // @ts-expect-error body is required
 signWebhook({ scheme: 'github', secret: 's' })
+// jwt
+import { jwtPlugin, jwtPrincipal, type JwtAuth } from '../../index.js'
+await app.register(jwtPlugin, { issuers: [{ issuer: 'https://auth.example.com/', audience: 'api', jwksUri: 'https://auth.example.com/jwks' }], typ: ['at+jwt'] })
+// @ts-expect-error issuers is required
+await app.register(jwtPlugin, { typ: false })
+export const jwtScopes: FastifyContextConfig = { security: { jwt: { scopes: ['orders:read'], optional: true } } }
+export const jwtPublic: FastifyContextConfig = { security: { jwt: false } }
+// @ts-expect-error scopes is a list
+export const jwtScopeString: FastifyContextConfig = { security: { jwt: { scopes: 'orders:read' } } }
+app.get('/me', async (request) => {
+  const auth: JwtAuth | null = request.auth
+  const principal: string | undefined = jwtPrincipal(request)
+  return { subject: auth?.subject, principal }
+})
+await app.revokeToken('jti', new Date())
+await app.revokeSubject('user-1')
+// @ts-expect-error revokeToken needs an expiry
+await app.revokeToken('jti')
