@@ -47,3 +47,10 @@ export function invalidRouteConfig (route: string, problems: string[]): Problems
   err.problems = problems
   return err
 }
+
+/** Thrown when a handler reads `reply.cspNonce` on a route whose CSP carries no nonce: the value would be in no policy. */
+export const CspNonceOffError = createError(
+  'FST_RAMPART_CSP_NONCE_OFF',
+  "reply.cspNonce was read on a route whose Content-Security-Policy has no nonce; set headers.contentSecurityPolicy.nonce (true, ['scriptSrc'] or ['styleSrc'])",
+  500
+)
