@@ -392,3 +392,25 @@ t.test('resolveHeaderSet reports a non-object input', async (t) => {
   t.equal(resolveHeaderSet('x', 'headers', problems), undefined)
   t.same(problems, ['headers: must be an object (got string)'])
 })
+
+t.test('reportOnly directives stage the enforced policy plus their changes', async (t) => {
+  const app = await serve(t, {
+    contentSecurityPolicy: {
+      directives: { imgSrc: ["'self'", 'https://img.example.com'], formAction: false },
+      reportOnly: { directives: { scriptSrc: ["'self'"], imgSrc: ["'self'"] } },
+    },
+  })
+  const res = await app.inject('/page')
+  t.equal(
+    res.headers['content-security-policy'],
+    "default-src 'self'; base-uri 'self'; object-src 'none'; frame-ancestors 'none'; upgrade-insecure-requests; img-src 'self' https://img.example.com"
+  )
+  t.equal(
+    res.headers['content-security-policy-report-only'],
+    "default-src 'self'; base-uri 'self'; object-src 'none'; frame-ancestors 'none'; img-src 'self'; script-src 'self'",
+    'the enforced policy (its own img-src and dropped form-action too), these changes over it, no upgrade-insecure-requests'
+  )
+  t.same(await problemsOf({ contentSecurityPolicy: { reportOnly: { directives: { upgradeInsecureRequests: true } } } }), [
+    'headers.contentSecurityPolicy.reportOnly.directives.upgradeInsecureRequests: browsers ignore it in a Report-Only policy; set it in directives',
+  ])
+})
