@@ -54,3 +54,6 @@ export const CspNonceOffError = createError(
   "reply.cspNonce was read on a route whose Content-Security-Policy has no nonce; set headers.contentSecurityPolicy.nonce (true, ['scriptSrc'] or ['styleSrc'])",
   500
 )
+
+/** Sent (400) by the CSP report route when a body is not JSON or not a report. */
+export const CspReportInvalidError = createError('FST_RAMPART_CSP_REPORT_INVALID', 'Invalid CSP report', 400)

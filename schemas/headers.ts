@@ -309,7 +309,7 @@ export const CspReportOptionsSchema = Type.Object(
     /** At most one report is logged per interval; the line counts the ones left out. */
     logInterval: Type.Optional(Type.Union(Duration.anyOf, { default: 10_000 })),
     /** Level of the log line. */
-    logLevel: Type.Optional(
+    level: Type.Optional(
       Type.Union([Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug')], { default: 'warn' })
     ),
   },
