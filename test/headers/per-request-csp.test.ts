@@ -1,7 +1,7 @@
 import Fastify, { type FastifyRequest } from 'fastify'
 import t from 'tap'
 import { headersPlugin, securityPlugin } from '../../index.js'
-import { API_DEFAULTS, captureLogs, caught, HTML_DEFAULTS, headersOf, makeApp } from '../helpers.js'
+import { captureLogs, caught, HTML_DEFAULTS, headersOf, makeApp } from '../helpers.js'
 
 const TENANT_SITES: Record<string, string[]> = {
   acme: ['https://acme.example', 'https://*.acme.example'],
@@ -71,7 +71,6 @@ t.test('frameAncestorsFor picks frame-ancestors per request, only on the routes 
   app.get('/other', async (_req, reply) => reply.type('text/html; charset=utf-8').send('<p>other</p>'))
 
   const { 'x-frame-options': _xfo, ...html } = HTML_DEFAULTS
-  const { 'x-frame-options': _xfo2, ...api } = API_DEFAULTS
   t.same(headersOf(await app.inject('/embed/acme')), {
     ...html,
     'content-security-policy': "default-src 'self'; base-uri 'self'; form-action 'self'; object-src 'none'; upgrade-insecure-requests; frame-ancestors https://acme.example https://*.acme.example",
@@ -95,7 +94,7 @@ t.test('a bad answer or a throw from frameAncestorsFor sends frame-ancestors non
   const { stream, lines } = captureLogs()
   const app = makeApp(t, { logger: { stream, level: 'warn' } })
   const answers: Record<string, unknown> = {
-    inject: ["https://ok.example; script-src *"],
+    inject: ['https://ok.example; script-src *'],
     keyword: ["'unsafe-inline'"],
     'not-a-list': 'https://acme.example',
     long: Array.from({ length: 33 }, (_, i) => `https://s${i}.example`),
