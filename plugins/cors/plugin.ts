@@ -43,6 +43,10 @@ interface RouteCors {
   cacheControl: string | undefined
 }
 
+interface PreflightTarget {
+  cors: RouteCors
+}
+
 function pathOf (url: string): string {
   const query = url.indexOf('?')
   return query === -1 ? url : url.slice(0, query)
@@ -110,14 +114,20 @@ async function corsPlugin (fastify: FastifyInstance, options: CorsOptions): Prom
   })
   const REFUSED: RouteCors = { policy: null, cacheControl: undefined }
 
-  function addPreflightTarget (method: string, url: string, cors: RouteCors): void {
+  const exposeHeadRoutes = (config as { exposeHeadRoutes?: boolean }).exposeHeadRoutes !== false
+
+  /** `auto`: the HEAD route Fastify adds beside a GET route (without calling onRoute for it). */
+  function addPreflightTarget (method: string, url: string, cors: RouteCors, auto: boolean): void {
     try {
       preflightRouter.on(method as 'GET', url, neverCalled, { cors })
     } catch {
-      // The same path again (routes that differ only by constraints): one
-      // answer must serve both, so unless their CORS agrees, refuse.
-      const store = preflightRouter.findRoute(method as 'GET', url)?.store as { cors: RouteCors } | undefined
-      if (store !== undefined && store.cors !== cors) store.cors = REFUSED
+      // find-my-way refuses the same path twice: a HEAD route declared
+      // before the GET (Fastify then adds none), or routes that differ only
+      // by constraints, where one answer must serve both: unless their CORS
+      // is the same, refuse.
+      if (auto) return
+      const store = (preflightRouter.findRoute(method as 'GET', url) as { store: PreflightTarget }).store
+      if (store.cors !== cors) store.cors = REFUSED
     }
   }
 
@@ -158,7 +168,10 @@ async function corsPlugin (fastify: FastifyInstance, options: CorsOptions): Prom
       anyRoutePolicy = true
     }
     for (const method of methods) {
-      if (method !== 'OPTIONS') addPreflightTarget(method, routeOptions.url, cors)
+      if (method !== 'OPTIONS') addPreflightTarget(method, routeOptions.url, cors, false)
+    }
+    if (methods.includes('GET') && !methods.includes('HEAD') && (routeOptions.exposeHeadRoute ?? exposeHeadRoutes)) {
+      addPreflightTarget('HEAD', routeOptions.url, cors, true)
     }
   })
 
@@ -188,7 +201,7 @@ async function corsPlugin (fastify: FastifyInstance, options: CorsOptions): Prom
     const found = preflightRouter.find(method.toUpperCase() as 'GET', pathOf(request.raw.url as string))
     // A preflight for a path no route serves is refused: a 204 would promise a request that can only 404.
     if (found === null) return refuse(request, reply, 'no route')
-    const cors = (found.store as { cors: RouteCors }).cors
+    const cors = (found.store as PreflightTarget).cors
     const policy = cors.policy
     if (policy === null) return refuse(request, reply, 'cors off for the route')
     const headers = request.headers
