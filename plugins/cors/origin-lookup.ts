@@ -21,9 +21,9 @@ export interface OriginLookupOptions {
   setTimer?: (fn: () => void, ms: number) => () => void
 }
 
+// Not unref'd: a request is waiting on it (and it is cleared once the lookup settles).
 function realTimer (fn: () => void, ms: number): () => void {
   const timer = setTimeout(fn, ms)
-  timer.unref()
   return () => clearTimeout(timer)
 }
 
