@@ -1,6 +1,7 @@
 import t from 'tap'
 import { corsPlugin } from '../../index.js'
 import { OriginLookup, type OriginLookupOptions } from '../../plugins/cors/origin-lookup.js'
+import { originAllowed, resolvePolicy } from '../../plugins/cors/policy.js'
 import { captureLogs, caught, makeApp } from '../helpers.js'
 
 const APP = 'https://app.example.com'
@@ -79,6 +80,14 @@ t.test('a lookup that times out, rejects or throws refuses the origin, and so do
   t.equal(await pending, false)
   t.same(never.failures, ['timeout'])
 
+  let late: (value: boolean) => void = () => {}
+  const slow = lookupWith(() => new Promise<boolean>((resolve) => { late = resolve }))
+  const slowAnswer = slow.decide(TENANT)
+  slow.timers.fire()
+  late(true)
+  t.equal(await slowAnswer, false, 'an answer after the timeout changes nothing')
+  t.equal(await slow.decide(TENANT), false, 'the timeout is what was cached')
+
   const rejects = lookupWith(async () => { throw new Error('db down') })
   t.equal(await rejects.decide(TENANT), false)
   t.same(rejects.failures, ['rejected'])
@@ -98,8 +107,8 @@ t.test('a lookup that times out, rejects or throws refuses the origin, and so do
 
 t.test('a flood of new origins cannot start more than maxKeys lookups at once', async (t) => {
   const { decide, failures } = lookupWith(() => new Promise(() => {}), { maxKeys: 2 })
-  void decide('https://a.example')
-  void decide('https://b.example')
+  decide('https://a.example').catch(() => {})
+  decide('https://b.example').catch(() => {})
   t.equal(await decide('https://c.example'), false)
   t.same(failures, ['busy'])
 })
@@ -158,4 +167,24 @@ t.test('originMatcher timeout and cache options are checked', async (t) => {
     'cors.originMatcherCache.ttl: must be integer (got string)',
     'cors.originMatcherCache.extra: is not a known option',
   ])
+})
+
+t.test('the policy itself refuses an origin whose synchronous matcher throws', async (t) => {
+  const policy = resolvePolicy({
+    origins: [],
+    credentials: false,
+    methods: ['GET'],
+    allowedHeaders: [],
+    exposedHeaders: [],
+    maxAge: 600,
+    allowNullOrigin: false,
+    allowPrivateNetwork: false,
+    dangerouslyReflectAnyOrigin: false,
+    dangerouslyAllowNullOriginWithCredentials: false,
+    originMatcherTimeout: 1000,
+    originMatcherCache: {},
+    cacheControl: false,
+    originMatcher: () => { throw new Error('bad') },
+  }, 'cors', [])
+  t.equal(originAllowed(policy, TENANT), false)
 })
