@@ -8,7 +8,9 @@ async function startDemo (port: number) {
   const env: NodeJS.ProcessEnv = { ...process.env, HOST: '127.0.0.1', PORT: String(port), NODE_ENV: 'development' }
   delete env.REDIS_URL
   delete env.ALLOWED_HOSTS
-  delete env.NODE_OPTIONS
+  // tap instruments child processes; tsx's transpile would map the child's
+  // coverage onto the wrong lines, so the child records none.
+  env._TAPJS_PROCESSINFO_COV_EXCLUDE_ = '/./'
   const child = spawn(process.execPath, ['--import', 'tsx', 'examples/server.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout.on('data', (chunk) => { out += String(chunk) })

@@ -97,3 +97,12 @@ t.test('routes that differ only by constraints share one preflight answer only w
   t.equal((await app.inject(pre('/h3', 'HEAD'))).statusCode, 403, 'exposeHeadRoute: false, no HEAD route')
   t.equal((await app.inject(pre('/p/1', 'GET', 'https://partner.example'))).statusCode, 403, 'two route policies, even if equal in content: refused')
 })
+
+t.test('a route for the method is not enough: the method must be in methods', async (t) => {
+  const app = makeApp(t)
+  await app.register(corsPlugin, { origins: [APP], methods: ['GET'] })
+  app.delete('/items', async () => 'x')
+  app.get('/items', async () => 'x')
+  t.equal((await app.inject(pre('/items', 'DELETE'))).statusCode, 403)
+  t.equal((await app.inject(pre('/items', 'GET'))).statusCode, 204)
+})
