@@ -11,6 +11,8 @@ export {
   WebhookTooLargeError,
   WebhookInProgressError,
   WebhookUnavailableError,
+  CspNonceOffError,
+  CspReportInvalidError,
   type ProblemsError,
 } from './lib/errors.js'
 export {
@@ -27,6 +29,7 @@ export {
   type RateLimitRouteConfig,
 } from './schemas/rate-limit.js'
 export { default as headersPlugin } from './plugins/headers/plugin.js'
+export { cspReportPlugin, cspReportRoute, type CspViolation } from './plugins/headers/csp-report.js'
 export { auditHeaders, type AuditFinding, type AuditOptions, type HeaderSource } from './plugins/headers/audit.js'
 export { default as securityPlugin, default } from './plugins/security.js'
 export { default as trustedHostPlugin } from './plugins/trusted-host/plugin.js'
@@ -41,7 +44,10 @@ export {
   type CspDirectives,
   CspDirectivesSchema,
   type CspOptions,
+  type CspReportOptions,
+  CspReportOptionsSchema,
   CspSchema,
+  type FrameAncestorsFor,
   type HeadersOptions,
   HeadersOptionsSchema,
   type HeadersRouteConfig,

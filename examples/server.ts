@@ -6,6 +6,32 @@ const port = Number(process.env.PORT ?? 3000)
 const app = await buildDemo()
 await app.listen({ host, port })
 
+// Orchestrators send SIGTERM, a terminal sends SIGINT: stop accepting
+// connections, let requests in flight finish, then exit. A second signal
+// (the default handler, once ours has run) ends the process at once, and
+// a close that hangs is cut off after 10 s.
+const CLOSE_TIMEOUT_MS = 10_000
+async function shutdown (signal: NodeJS.Signals): Promise<void> {
+  app.log.info({ signal }, 'fastify-rampart demo: closing, finishing requests in flight')
+  const timer = setTimeout(() => {
+    app.log.error('fastify-rampart demo: did not close within 10 s; exiting')
+    process.exit(1)
+  }, CLOSE_TIMEOUT_MS)
+  timer.unref()
+  try {
+    await app.close()
+    app.log.info('fastify-rampart demo: closed')
+  } catch (err) {
+    app.log.error({ err }, 'fastify-rampart demo: close failed')
+    process.exitCode = 1
+  }
+}
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    shutdown(signal).catch(() => process.exit(1))
+  })
+}
+
 const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
 console.log(`
 fastify-rampart demo on ${base}  (rate limit store: ${process.env.REDIS_URL ? 'Redis' : 'memory'})

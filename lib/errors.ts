@@ -111,3 +111,12 @@ export const InsufficientScopeError = createError('FST_RAMPART_INSUFFICIENT_SCOP
 
 /** Sent (503, `Retry-After`) when no usable key set can be had from the issuer's JWKS endpoint. */
 export const JwksUnavailableError = createError('FST_RAMPART_JWKS_UNAVAILABLE', 'Token keys temporarily unavailable, retry in %s seconds', 503)
+/** Thrown when a handler reads `reply.cspNonce` on a route whose CSP carries no nonce: the value would be in no policy. */
+export const CspNonceOffError = createError(
+  'FST_RAMPART_CSP_NONCE_OFF',
+  "reply.cspNonce was read on a route whose Content-Security-Policy has no nonce; set headers.contentSecurityPolicy.nonce (true, ['scriptSrc'] or ['styleSrc'])",
+  500
+)
+
+/** Sent (400) by the CSP report route when a body is not JSON or not a report. */
+export const CspReportInvalidError = createError('FST_RAMPART_CSP_REPORT_INVALID', 'Invalid CSP report', 400)

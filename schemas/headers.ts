@@ -1,4 +1,6 @@
-import Type, { type Static, type TArray, type TOptional, type TString } from 'typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import Type, { type Static, type TArray, type TOptional, type TString, type TUnsafe } from 'typebox'
+import { DURATION_PATTERN } from '../lib/duration.js'
 
 // Options for headersPlugin. Every property is optional for the user; the
 // defaults below are what a zero-config registration sends. The README's
@@ -37,6 +39,17 @@ export const CspDirectivesSchema = Type.Object(
     trustedTypes: Type.Optional(Type.Union([Type.Literal(false), Type.Array(Type.String())])),
   },
   { additionalProperties: false }
+)
+
+/**
+ * Per-request `frame-ancestors` sources (a tenant's own sites), or
+ * `undefined` for the configured directive. Runs in onSend on the routes
+ * whose options set it, so it must be synchronous: look the tenant up in an
+ * earlier hook and read it from the request here.
+ */
+export type FrameAncestorsFor = (request: FastifyRequest, reply: FastifyReply) => readonly string[] | undefined
+const FrameAncestorsForSchema: TUnsafe<FrameAncestorsFor> = Type.Unsafe<FrameAncestorsFor>(
+  Type.Function([Type.Any(), Type.Any()], Type.Any())
 )
 
 const NonceTargets = Type.Union([
@@ -79,8 +92,10 @@ export const CspSchema = Type.Object(
         { additionalProperties: false }
       )
     ),
-    /** Opt-in for `'unsafe-inline'` / `'unsafe-eval'` in script policies. */
+    /** Opt-in for `'unsafe-inline'` / `'unsafe-eval'` and any-host sources (`*`, `https:`, `data:`, ...) in script policies. */
     allowUnsafe: Type.Optional(Type.Boolean({ default: false })),
+    /** Picks `frame-ancestors` per request on the routes that set it (multi-tenant embedding). */
+    frameAncestorsFor: Type.Optional(FrameAncestorsForSchema),
   },
   { additionalProperties: false }
 )
@@ -278,3 +293,27 @@ export type ReferrerPolicyValue = (typeof REFERRER_POLICIES)[number]
 
 /** `config.security.headers`: `false` turns the plugin off for the route; an object is merged over the plugin's options. */
 export type HeadersRouteConfig = false | HeadersOptions
+
+const Duration = Type.Union([
+  Type.Integer({ minimum: 1, maximum: 86_400_000 }),
+  Type.String({ pattern: DURATION_PATTERN, errorMessage: "must be a duration such as '10s' or '1m'" }),
+])
+
+/** Options for cspReportPlugin / cspReportRoute: a bounded collector for CSP violation reports. */
+export const CspReportOptionsSchema = Type.Object(
+  {
+    /** The route's path, as given to `reportTo.url`. */
+    path: Type.Optional(Type.String({ pattern: '^/[^\\s?#]*$', errorMessage: 'must be a path starting with "/"', default: '/csp-reports' })),
+    /** Largest report body accepted, in bytes; larger ones get 413. */
+    bodyLimit: Type.Optional(Type.Integer({ minimum: 256, maximum: 1_048_576, default: 65_536 })),
+    /** At most one report is logged per interval; the line counts the ones left out. */
+    logInterval: Type.Optional(Type.Union(Duration.anyOf, { default: 10_000 })),
+    /** Level of the log line. */
+    level: Type.Optional(
+      Type.Union([Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug')], { default: 'warn' })
+    ),
+  },
+  { additionalProperties: false }
+)
+
+export type CspReportOptions = Static<typeof CspReportOptionsSchema>

@@ -3,51 +3,108 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 import fp from 'fastify-plugin'
 import FindMyWay, { type HTTPVersion, type Instance } from 'find-my-way'
 import { Compile } from 'typebox/compile'
-import { mergeOver } from '../../lib/copy.js'
+import { isPlainObject, mergeOver } from '../../lib/copy.js'
 import { CorsPreflightRefusedError, invalidOptions, invalidRouteConfig } from '../../lib/errors.js'
+import { createLogLimiter } from '../../lib/log-limiter.js'
 import { collectOptions, withoutRegisterKeys } from '../../lib/options.js'
 import { addRouteHook, attachToRoute, explainRouteConfig, routeName, routeSecurityConfig } from '../../lib/route-config.js'
 import { type CorsOptions, CorsOptionsSchema, CorsRouteSchema } from '../../schemas/cors.js'
-import { varyWithOrigin } from './vary.js'
+import { OriginLookup } from './origin-lookup.js'
 import { type CorsPolicy, originAllowed, preflightAllowed, type ResolvedCors, resolvePolicy, type WireOptions } from './policy.js'
+import { varyWithOrigin } from './vary.js'
 
 const RouteConfigCheck = Compile(CorsRouteSchema)
 const kPrivateNetwork = Symbol('rampart.cors.privateNetwork')
-const kRefused = Symbol('rampart.cors.refused')
+const kCacheControl = Symbol('rampart.cors.cacheControl')
+const kWire = Symbol('rampart.cors.wire')
 // Chromium caps Access-Control-Max-Age at 7200 s (Firefox at 86400).
 const CHROMIUM_MAX_AGE = 7200
+const LOG_INTERVAL_MS = 10_000
+// The names securityPlugin adds to exposedHeaders for the rate limit; a
+// route's own exposedHeaders keeps them, or scripts could not read a 429.
+const RATE_LIMIT_HEADERS = new Set(['ratelimit', 'ratelimit-policy', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'retry-after'])
 
-type Marked = FastifyRequest & { [kPrivateNetwork]?: boolean; [kRefused]?: boolean }
+// Written directly, as a refused host is: no error handler can turn it into
+// a 500, and the log gets one line per 10 s instead of a stack per request.
+const REFUSAL = JSON.stringify({
+  statusCode: 403,
+  code: 'FST_RAMPART_CORS_PREFLIGHT_REFUSED',
+  error: 'Forbidden',
+  message: new CorsPreflightRefusedError().message,
+})
+
+type Resolved = Required<CorsOptions>
+type Marked = FastifyRequest & { [kPrivateNetwork]?: true; [kCacheControl]?: string; [kWire]?: WireOptions }
+type Reason = 'no route' | 'cors off for the route' | 'not allowed'
+
+/** One route's CORS: its policy (`null`: off) and what its allowed preflights add. */
+interface RouteCors {
+  policy: CorsPolicy | null
+  cacheControl: string | undefined
+}
+
+interface PreflightTarget {
+  cors: RouteCors
+}
 
 function pathOf (url: string): string {
   const query = url.indexOf('?')
   return query === -1 ? url : url.slice(0, query)
 }
 
-function resolve (input: unknown, path: string, problems: string[]): CorsPolicy | undefined {
+function resolveOptions (input: unknown, path: string, problems: string[]): Resolved | undefined {
   const before = problems.length
-  const options = collectOptions<ResolvedCors>(CorsOptionsSchema, input, path, problems)
-  if (problems.length > before) return undefined
-  return resolvePolicy(options, path, problems)
+  const options = collectOptions<Resolved>(CorsOptionsSchema, input, path, problems)
+  return problems.length > before ? undefined : options
+}
+
+/** A route's exposedHeaders replaces the plugin's list, except for the rate-limit names (see RATE_LIMIT_HEADERS). */
+function withRateLimitHeaders (own: string[], plugin: string[]): string[] {
+  const listed = new Set(own.map((h) => h.toLowerCase()))
+  return [...own, ...plugin.filter((h) => RATE_LIMIT_HEADERS.has(h.toLowerCase()) && !listed.has(h.toLowerCase()))]
 }
 
 async function corsPlugin (fastify: FastifyInstance, options: CorsOptions): Promise<void> {
   const input = withoutRegisterKeys(options)
   const problems: string[] = []
-  const defaultPolicy = resolve(input, 'cors', problems)
-  if (problems.length > 0 || defaultPolicy === undefined) throw invalidOptions(problems)
-  if ((input as ResolvedCors).maxAge > CHROMIUM_MAX_AGE) {
-    fastify.log.warn(
-      { maxAge: (input as ResolvedCors).maxAge },
-      'fastify-rampart: cors.maxAge is above 7200 s; Chromium caps preflight caching there'
-    )
+  const base = resolveOptions(input, 'cors', problems)
+  if (base === undefined) throw invalidOptions(problems)
+  if (base.maxAge > CHROMIUM_MAX_AGE) {
+    fastify.log.warn({ maxAge: base.maxAge }, 'fastify-rampart: cors.maxAge is above 7200 s; Chromium caps preflight caching there')
   }
+  const logLimiter = createLogLimiter(LOG_INTERVAL_MS)
+  const matcherLimiter = createLogLimiter(LOG_INTERVAL_MS)
+  const lookup = base.originMatcher === undefined
+    ? undefined
+    : new OriginLookup(base.originMatcher, {
+      timeoutMs: base.originMatcherTimeout,
+      maxKeys: base.originMatcherCache.maxKeys as number,
+      ttlMs: base.originMatcherCache.ttl as number,
+      negativeTtlMs: base.originMatcherCache.negativeTtl as number,
+      onFailure (reason) {
+        const suppressed = matcherLimiter.take()
+        // The reason only: the matcher's error may carry tenant data, and a stack per request floods.
+        if (suppressed >= 0) fastify.log.warn({ reason, suppressed }, 'fastify-rampart: cors.originMatcher failed; the origin was refused')
+      },
+    })
 
+  function routeCors (options: Resolved, path: string, problems: string[]): RouteCors {
+    // Every policy shares one lookup (and cache): route config cannot change the matcher.
+    const resolved: ResolvedCors = { ...options, originMatcher: lookup?.check }
+    return {
+      policy: resolvePolicy(resolved, path, problems),
+      cacheControl: options.cacheControl === false ? undefined : options.cacheControl,
+    }
+  }
+  const defaultCors = routeCors(base, 'cors', problems)
+  if (problems.length > 0) throw invalidOptions(problems)
+  const defaultPolicy = defaultCors.policy as CorsPolicy
   const kPolicy = Symbol('rampart.cors.route')
   let anyRoutePolicy = false
+
   // @fastify/cors answers every preflight from one catch-all OPTIONS route,
   // blind to the route the browser is asking about. This router, with
-  // Fastify's own matching rules, finds that route's policy instead.
+  // Fastify's own matching rules, finds that route (or that there is none).
   const config = fastify.initialConfig
   const preflightRouter: Instance<HTTPVersion.V1> = FindMyWay({
     ignoreTrailingSlash: config.ignoreTrailingSlash,
@@ -55,79 +112,139 @@ async function corsPlugin (fastify: FastifyInstance, options: CorsOptions): Prom
     caseSensitive: config.caseSensitive,
     maxParamLength: config.maxParamLength,
   })
+  const REFUSED: RouteCors = { policy: null, cacheControl: undefined }
+
+  const exposeHeadRoutes = (config as { exposeHeadRoutes?: boolean }).exposeHeadRoutes !== false
+
+  /** `auto`: the HEAD route Fastify adds beside a GET route (without calling onRoute for it). */
+  function addPreflightTarget (method: string, url: string, cors: RouteCors, auto: boolean): void {
+    try {
+      preflightRouter.on(method as 'GET', url, neverCalled, { cors })
+    } catch {
+      // find-my-way refuses the same path twice: a HEAD route declared
+      // before the GET (Fastify then adds none), or routes that differ only
+      // by constraints, where one answer must serve both: unless their CORS
+      // is the same, refuse.
+      if (auto) return
+      const store = (preflightRouter.findRoute(method as 'GET', url) as { store: PreflightTarget }).store
+      if (store.cors !== cors) store.cors = REFUSED
+    }
+  }
 
   function preflightHeaders (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, p: unknown) => void): void {
     if ((request as Marked)[kPrivateNetwork] === true) reply.header('access-control-allow-private-network', 'true')
-    // A refused preflight ends as an error, before @fastify/cors wrote Vary: the answer still depends on Origin.
-    if ((request as Marked)[kRefused] === true) reply.header('vary', varyWithOrigin(reply.getHeader('vary')))
+    // Route-level onSend runs after the headers plugin's no-store: an allowed preflight's own value wins.
+    const cacheControl = (request as Marked)[kCacheControl]
+    if (cacheControl !== undefined) reply.header('cache-control', cacheControl)
     done(null, payload)
   }
 
   fastify.addHook('onRoute', function rampartCorsRoute (routeOptions: RouteOptions) {
     const methods = Array.isArray(routeOptions.method) ? routeOptions.method : [routeOptions.method]
     if (methods.includes('OPTIONS')) {
-      // @fastify/cors knows nothing of Private Network Access; OPTIONS routes add the header.
+      // @fastify/cors knows nothing of Private Network Access or preflight caching; OPTIONS routes add them.
       addRouteHook(routeOptions, 'onSend', preflightHeaders, true)
     }
     const own = routeSecurityConfig(routeOptions, 'cors')
-    if (own === undefined) return
-    const path = 'config.security.cors'
-    const routeProblems: string[] = []
-    let policy: CorsPolicy | null = null
-    if (!RouteConfigCheck.Check(own)) {
-      explainRouteConfig(CorsRouteSchema, own, path, routeProblems)
-    } else if (own !== false) {
-      // The route passed its schema, so only semantic problems can follow (and then we throw below).
-      policy = resolve(mergeOver(input, own), path, routeProblems) as CorsPolicy
+    let cors = defaultCors
+    if (own !== undefined) {
+      const path = 'config.security.cors'
+      const routeProblems: string[] = []
+      cors = REFUSED
+      if (!RouteConfigCheck.Check(own)) {
+        explainRouteConfig(CorsRouteSchema, own, path, routeProblems)
+      } else if (own !== false) {
+        // The route passed its schema, so only semantic problems can follow (and then we throw below).
+        const merged = resolveOptions(mergeOver(input, own), path, routeProblems) as Resolved
+        if (isPlainObject(own) && own.exposedHeaders !== undefined) {
+          merged.exposedHeaders = withRateLimitHeaders(own.exposedHeaders, base.exposedHeaders)
+        }
+        cors = routeCors(merged, path, routeProblems)
+      }
+      if (routeProblems.length > 0) throw invalidRouteConfig(routeName(routeOptions), routeProblems)
+      attachToRoute(routeOptions, kPolicy, cors)
+      // @fastify/cors's own per-route switch: the route then pays nothing for CORS.
+      if (cors.policy === null) attachToRoute(routeOptions, 'cors' as unknown as symbol, false)
+      anyRoutePolicy = true
     }
-    if (routeProblems.length > 0) throw invalidRouteConfig(routeName(routeOptions), routeProblems)
-    attachToRoute(routeOptions, kPolicy, policy)
-    // @fastify/cors's own per-route switch: the route then pays nothing for CORS.
-    if (policy === null) attachToRoute(routeOptions, 'cors' as unknown as symbol, false)
-    anyRoutePolicy = true
     for (const method of methods) {
-      if (method !== 'OPTIONS') preflightRouter.on(method as 'GET', routeOptions.url, neverCalled, { policy })
+      if (method !== 'OPTIONS') addPreflightTarget(method, routeOptions.url, cors, false)
+    }
+    if (methods.includes('GET') && !methods.includes('HEAD') && (routeOptions.exposeHeadRoute ?? exposeHeadRoutes)) {
+      addPreflightTarget('HEAD', routeOptions.url, cors, true)
     }
   })
 
-  function policyFor (request: FastifyRequest): CorsPolicy | null {
-    if (!anyRoutePolicy) return defaultPolicy as CorsPolicy
-    const own = (request.routeOptions.config as unknown as Record<symbol, CorsPolicy | null | undefined>)[kPolicy]
-    return own === undefined ? (defaultPolicy as CorsPolicy) : own
+  function corsFor (request: FastifyRequest): RouteCors {
+    if (!anyRoutePolicy) return defaultCors
+    const own = (request.routeOptions.config as unknown as Record<symbol, RouteCors | undefined>)[kPolicy]
+    return own === undefined ? defaultCors : own
   }
 
-  function preflightPolicy (request: FastifyRequest, method: string): CorsPolicy | null {
-    if (!anyRoutePolicy) return defaultPolicy as CorsPolicy
+  function refuse (request: FastifyRequest, reply: FastifyReply, reason: Reason): void {
+    const suppressed = logLimiter.take()
+    if (suppressed >= 0) {
+      // Our own reason words only: no Origin or URL text from the request reaches the log.
+      request.log.warn({ code: 'FST_RAMPART_CORS_PREFLIGHT_REFUSED', reason, suppressed }, 'fastify-rampart: refused a CORS preflight')
+    }
+    // The answer still depends on Origin: caches must not reuse it for another.
+    reply.header('vary', varyWithOrigin(reply.getHeader('vary')))
+    reply.code(403).type('application/json; charset=utf-8').send(REFUSAL)
+  }
+
+  function decide<T> (run: () => T, then: (value: T) => void): void {
+    if (lookup === undefined) then(run())
+    else lookup.run(run, then)
+  }
+
+  function answerPreflight (request: FastifyRequest, reply: FastifyReply, origin: string, method: string, done: () => void): void {
     const found = preflightRouter.find(method.toUpperCase() as 'GET', pathOf(request.raw.url as string))
-    return found === null ? (defaultPolicy as CorsPolicy) : (found.store as { policy: CorsPolicy | null }).policy
+    // A preflight for a path no route serves is refused: a 204 would promise a request that can only 404.
+    if (found === null) return refuse(request, reply, 'no route')
+    const cors = (found.store as PreflightTarget).cors
+    const policy = cors.policy
+    if (policy === null) return refuse(request, reply, 'cors off for the route')
+    const headers = request.headers
+    const privateNetwork = headers['access-control-request-private-network'] === 'true'
+    const requested = headers['access-control-request-headers'] as string | undefined
+    decide(
+      () => preflightAllowed(policy, origin, method, requested, privateNetwork),
+      (allowed) => {
+        if (!allowed) return refuse(request, reply, 'not allowed')
+        const marked = request as Marked
+        marked[kWire] = policy.preflight
+        if (privateNetwork) marked[kPrivateNetwork] = true
+        if (cors.cacheControl !== undefined) marked[kCacheControl] = cors.cacheControl
+        done()
+      }
+    )
   }
 
-  // Our decisions, @fastify/cors's wire mechanics: it writes the headers
-  // (Vary merged without duplicates) and answers allowed preflights.
-  function rampartCorsDelegator (
-    request: FastifyRequest,
-    callback: (err: Error | null, options?: WireOptions) => void
-  ): void {
+  // Our decisions, in our own hook (it may wait for an async originMatcher,
+  // and answers refused preflights itself); @fastify/cors's hook, right
+  // after it, does the wire mechanics: headers, Vary merged without
+  // duplicates, the 204 for allowed preflights.
+  fastify.addHook('onRequest', function rampartCors (request: FastifyRequest, reply: FastifyReply, done: () => void) {
     const headers = request.headers
     const origin = headers.origin
     const method = headers['access-control-request-method']
     if (request.raw.method === 'OPTIONS' && origin !== undefined && typeof method === 'string') {
-      const policy = preflightPolicy(request, method)
-      const privateNetwork = headers['access-control-request-private-network'] === 'true'
-      const requested = headers['access-control-request-headers'] as string | undefined
-      if (policy === null || !preflightAllowed(policy, origin, method, requested, privateNetwork)) {
-        // @fastify/cors would let a refused preflight fall through to its
-        // catch-all route (a 404 after the app's own hooks); an error ends it
-        // here, as a 403 without CORS headers, before any auth hook runs.
-        ;(request as Marked)[kRefused] = true
-        return callback(new CorsPreflightRefusedError())
-      }
-      if (privateNetwork) (request as Marked)[kPrivateNetwork] = true
-      return callback(null, policy.preflight)
+      return answerPreflight(request, reply, origin, method, done)
     }
-    const policy = policyFor(request)
-    if (policy === null) return callback(null, (defaultPolicy as CorsPolicy).deny)
-    callback(null, origin !== undefined && originAllowed(policy, origin) ? policy.allow : policy.deny)
+    const policy = corsFor(request).policy
+    // No Origin, or CORS off for the route (@fastify/cors skips it): nothing to decide.
+    if (origin === undefined || policy === null) return done()
+    decide(
+      () => originAllowed(policy, origin),
+      (allowed) => {
+        if (allowed) (request as Marked)[kWire] = policy.allow
+        done()
+      }
+    )
+  })
+
+  function rampartCorsDelegator (request: FastifyRequest, callback: (err: Error | null, options?: WireOptions) => void): void {
+    callback(null, (request as Marked)[kWire] ?? defaultPolicy.deny)
   }
 
   await fastify.register(fastifyCors, { delegator: rampartCorsDelegator as never, hook: 'onRequest' })

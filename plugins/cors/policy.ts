@@ -5,7 +5,9 @@ import { compileOrigins, matchOrigin, type OriginList, type ParsedOrigin, parseO
 // option objects @fastify/cors consumes (its delegator mode), so nothing is
 // built per request.
 
-export type ResolvedCors = Required<Omit<CorsOptions, 'originMatcher'>> & Pick<CorsOptions, 'originMatcher'>
+// The plugin hands policies a synchronous view of the user's originMatcher
+// (async answers come from its cache, see origin-lookup.ts).
+export type ResolvedCors = Required<Omit<CorsOptions, 'originMatcher'>> & { originMatcher?: (origin: string) => boolean }
 
 /** @fastify/cors options, as its delegator expects them. */
 export interface WireOptions {

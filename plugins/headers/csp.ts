@@ -36,6 +36,13 @@ const KEYWORDS = new Set([
 ])
 const UNSAFE = new Set(["'unsafe-inline'", "'unsafe-eval'"])
 const SCRIPT_DIRECTIVES = new Set(['scriptSrc', 'scriptSrcElem', 'scriptSrcAttr'])
+// Directives that say where script files may come from (script-src-attr only governs inline handlers).
+const SCRIPT_LOAD_DIRECTIVES = new Set(['scriptSrc', 'scriptSrcElem'])
+// Any host, or any URL of a scheme an attacker can fill (data:, blob:): a
+// script policy with one of these stops no injected <script src>.
+const ANY_SCRIPT_SOURCE = new Set(['*', 'data:', 'https:', 'http:', 'blob:'])
+// A host source whose host is a bare `*` (https://*, *:443) is as open as its scheme.
+const ANY_HOST_SOURCE = /^(?:[a-z][a-z0-9+.-]*:\/\/)?\*(?:[:/]|$)/i
 const HASH_LENGTH: Record<string, number> = { sha256: 44, sha384: 64, sha512: 88 }
 // frame-ancestors, base-uri-like navigation directives take no hashes, nonces or script keywords.
 const ANCESTOR_KEYWORDS = new Set(["'self'", "'none'"])
@@ -102,7 +109,26 @@ function checkSource (
   }
   if (!SCHEME_SOURCE.test(source) && !HOST_SOURCE.test(source)) {
     problems.push(`${where}: must be a quoted keyword, a hash, a scheme (https:) or a host source`)
+  } else if (SCRIPT_LOAD_DIRECTIVES.has(key) && !allowUnsafe && anyScriptSource(lower)) {
+    problems.push(`${where}: ${anyScriptMessage(source)}`)
   }
+}
+
+/** True for a source that lets scripts load from any host (`*`, `https:`, `https://*`) or from `data:` / `blob:` URLs. */
+export function anyScriptSource (lower: string): boolean {
+  return ANY_SCRIPT_SOURCE.has(lower) || ANY_HOST_SOURCE.test(lower)
+}
+
+function anyScriptMessage (source: string): string {
+  return `${source} in a script policy lets injected markup load any script; list the script hosts, or set contentSecurityPolicy.allowUnsafe to opt in`
+}
+
+/** One frame-ancestors source from a per-request hook, checked as a configured one would be. */
+export function validFrameAncestor (source: unknown): boolean {
+  if (typeof source !== 'string' || source.length === 0 || source.length > 253) return false
+  const problems: string[] = []
+  checkSource('frameAncestors', source, false, '', problems)
+  return problems.length === 0
 }
 
 function checkHash (source: string, where: string, problems: string[]): void {
@@ -148,6 +174,8 @@ export interface CspBuildOptions {
   nonce: ReadonlyArray<'scriptSrc' | 'styleSrc'>
   /** Adds `report-to <group>; report-uri <url>`. */
   report?: { group: string; url: string } | undefined
+  /** A Report-Only policy: `upgrade-insecure-requests` is left out (browsers ignore it there, with a console warning). */
+  reportOnly?: boolean
 }
 
 /**
@@ -174,12 +202,25 @@ export function buildCsp (
         `${path}.defaultSrc: 'unsafe-inline' and 'unsafe-eval' apply to scripts while scriptSrc is unset; set allowUnsafe to opt in`
       )
     }
+    const open = defaultSrc.find((t) => anyScriptSource(t.toLowerCase()))
+    if (open !== undefined) {
+      problems.push(`${path}.defaultSrc: applies to scripts while scriptSrc is unset: ${anyScriptMessage(open)}`)
+    }
   }
   for (const key of options.nonce) {
     const own = merged[key] ?? defaultSrc
     const base = Array.isArray(own) ? own.filter((t) => t.toLowerCase() !== "'none'") : []
+    // CSP2+ browsers ignore 'unsafe-inline' beside a nonce, so inline styles
+    // would silently break. (Scripts keep it under allowUnsafe: the strict
+    // policy's fallback for CSP1 browsers, https://web.dev/articles/strict-csp.)
+    if (key === 'styleSrc' && base.some((t) => t.toLowerCase() === "'unsafe-inline'")) {
+      problems.push(
+        `${path}.${merged[key] === undefined ? 'defaultSrc' : key}: 'unsafe-inline' is ignored by browsers in a directive that carries a nonce; for pages with inline styles, set nonce: ['scriptSrc']`
+      )
+    }
     merged[key] = [...base, `'nonce-${NONCE_SLOT}'`]
   }
+  if (options.reportOnly === true) delete merged.upgradeInsecureRequests
   const parts: string[] = []
   for (const [key, value] of Object.entries(merged)) {
     if (value === true) parts.push(directiveName(key))

@@ -1,4 +1,4 @@
-import type { CspOptions, HeadersOptions, HstsOptions, PermissionsPolicy } from '../../schemas/headers.js'
+import type { CspDirectives, CspOptions, FrameAncestorsFor, HeadersOptions, HstsOptions, PermissionsPolicy } from '../../schemas/headers.js'
 import {
   DEFAULT_PERMISSIONS,
   hstsValue,
@@ -8,6 +8,7 @@ import {
   reportUrlProblem,
 } from './builders.js'
 import { buildCsp, DEFAULT_API_DIRECTIVES, DEFAULT_HTML_DIRECTIVES, NONCE_SLOT } from './csp.js'
+import { type DynamicCsp, splitFrameAncestors } from './frame-ancestors.js'
 
 export type Pair = readonly [name: string, value: string]
 
@@ -28,6 +29,16 @@ export interface HeaderSet {
   nonced: [name: string, parts: string[]][]
   cacheControl: string | undefined
   remove: string[]
+  /** Whether this set's policies carry the per-request nonce, so reading `reply.cspNonce` makes sense. */
+  nonce: boolean
+  /** Set only where `contentSecurityPolicy.frameAncestorsFor` is: everywhere else the lists above are the whole story. */
+  frameAncestors: FrameAncestorsHook | undefined
+}
+
+export interface FrameAncestorsHook {
+  pick: FrameAncestorsFor
+  api: DynamicCsp[]
+  html: DynamicCsp[]
 }
 
 export type ResolvedHeadersOptions = Required<HeadersOptions>
@@ -42,13 +53,17 @@ interface CspHeaders {
   api: Pair[]
   html: Pair[]
   nonced: [string, string[]][]
+  /** Headers whose frame-ancestors is picked per request, when the options have frameAncestorsFor. */
+  dynamicApi: DynamicCsp[]
+  dynamicHtml: DynamicCsp[]
 }
 
 function cspHeaders (csp: CspOptions, path: string, problems: string[]): CspHeaders {
   const useDefaults = csp.useDefaults !== false
   const allowUnsafe = csp.allowUnsafe === true
   const nonce = nonceTargets(csp.nonce)
-  const out: CspHeaders = { api: [], html: [], nonced: [] }
+  const perRequest = csp.frameAncestorsFor !== undefined
+  const out: CspHeaders = { api: [], html: [], nonced: [], dynamicApi: [], dynamicHtml: [] }
 
   let report: { group: string; url: string } | undefined
   if (csp.reportTo !== undefined) {
@@ -67,16 +82,19 @@ function cspHeaders (csp: CspOptions, path: string, problems: string[]): CspHead
     problems
   )
   if (apiValue === '') problems.push(`${path}.apiDirectives: must set a directive when useDefaults is false`)
-  out.api.push(['content-security-policy', apiValue])
+  if (perRequest) out.dynamicApi.push(splitFrameAncestors('content-security-policy', apiValue))
+  else out.api.push(['content-security-policy', apiValue])
 
-  const add = (name: string, value: string): void => {
-    if (value.includes(NONCE_SLOT)) out.nonced.push([name, value.split(NONCE_SLOT)])
+  const add = (name: string, value: string, dynamic: boolean): void => {
+    if (dynamic) out.dynamicHtml.push(splitFrameAncestors(name, value))
+    else if (value.includes(NONCE_SLOT)) out.nonced.push([name, value.split(NONCE_SLOT)])
     else out.html.push([name, value])
   }
+  const enforced: CspDirectives = { ...(useDefaults ? DEFAULT_HTML_DIRECTIVES : {}), ...csp.directives }
   const documentValue = buildCsp(
-    useDefaults ? DEFAULT_HTML_DIRECTIVES : {},
-    csp.directives ?? {},
-    { allowUnsafe, nonce, report },
+    enforced,
+    {},
+    { allowUnsafe, nonce, report, reportOnly: csp.reportOnly === true },
     `${path}.directives`,
     problems
   )
@@ -85,17 +103,26 @@ function cspHeaders (csp: CspOptions, path: string, problems: string[]): CspHead
   }
   add(
     csp.reportOnly === true ? 'content-security-policy-report-only' : 'content-security-policy',
-    documentValue
+    documentValue,
+    perRequest
   )
   if (typeof csp.reportOnly === 'object') {
-    const staged = buildCsp(
-      (csp.reportOnly.useDefaults ?? useDefaults) ? DEFAULT_HTML_DIRECTIVES : {},
-      csp.reportOnly.directives ?? {},
-      { allowUnsafe, nonce, report },
+    const staged = csp.reportOnly
+    if (staged.directives?.upgradeInsecureRequests === true) {
+      problems.push(
+        `${path}.reportOnly.directives.upgradeInsecureRequests: browsers ignore it in a Report-Only policy; set it in directives`
+      )
+    }
+    // Staging a tighter policy means "the enforced one plus these changes";
+    // `useDefaults: false` stages exactly the given directives instead.
+    const value = buildCsp(
+      staged.useDefaults === false ? {} : enforced,
+      staged.directives ?? {},
+      { allowUnsafe, nonce, report, reportOnly: true },
       `${path}.reportOnly.directives`,
       problems
     )
-    add('content-security-policy-report-only', staged)
+    add('content-security-policy-report-only', value, false)
   }
   return out
 }
@@ -132,11 +159,16 @@ export function buildHeaderSet (options: ResolvedHeadersOptions, path: string, p
     html.push(['permissions-policy', permissionsPolicyValue(policy, `${path}.permissionsPolicy`, problems)])
   }
   let nonced: [string, string[]][] = []
+  let nonce = false
+  let frameAncestors: FrameAncestorsHook | undefined
   if (options.contentSecurityPolicy !== false) {
     const csp = cspHeaders(options.contentSecurityPolicy, `${path}.contentSecurityPolicy`, problems)
     api.push(...csp.api)
     html.push(...csp.html)
     nonced = csp.nonced
+    nonce = nonceTargets(options.contentSecurityPolicy.nonce).length > 0
+    const pick = options.contentSecurityPolicy.frameAncestorsFor
+    if (pick !== undefined) frameAncestors = { pick, api: csp.dynamicApi, html: csp.dynamicHtml }
   }
 
   let apiSecure = api
@@ -165,5 +197,7 @@ export function buildHeaderSet (options: ResolvedHeadersOptions, path: string, p
     nonced,
     cacheControl: options.cacheControl === false ? undefined : options.cacheControl,
     remove: options.removeHeaders.map((h) => h.toLowerCase()),
+    nonce,
+    frameAncestors,
   }
 }

@@ -4,15 +4,28 @@ import fp from 'fastify-plugin'
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
 import { isPlainObject, mergeOver } from '../../lib/copy.js'
-import { invalidOptions, invalidRouteConfig } from '../../lib/errors.js'
+import { CspNonceOffError, invalidOptions, invalidRouteConfig } from '../../lib/errors.js'
 import { kindOf, withoutDefaults, withoutRegisterKeys } from '../../lib/options.js'
 import { attachToRoute, routeName, routeSecurityConfig } from '../../lib/route-config.js'
 import { type HeadersOptions, HeadersOptionsSchema } from '../../schemas/headers.js'
-import type { HeaderSet } from './header-set.js'
+import { createLogLimiter, type LogLimiter } from '../../lib/log-limiter.js'
+import { frameAncestorsDirective, renderDynamicCsp } from './frame-ancestors.js'
+import type { FrameAncestorsHook, HeaderSet } from './header-set.js'
 import { resolveHeaderSet } from './resolve.js'
 
 const kNonce = Symbol('rampart.cspNonce')
+// Shared by every registration: "some header set on this route puts the nonce in its policy".
+const kNonceOn = Symbol('rampart.cspNonce.on')
 const OFF = null
+const LOG_INTERVAL_MS = 10_000
+
+type NoncedReply = FastifyReply & { [kNonce]?: string }
+
+/** The response's nonce, made on first use; unlike the `reply.cspNonce` getter it never throws (hooks run on every route). */
+function nonceOf (reply: NoncedReply): string {
+  reply[kNonce] ??= newNonce()
+  return reply[kNonce]
+}
 
 // Route config is checked once per route; the compiled check is the fast
 // path and the schema walk only runs to explain a failure.
@@ -38,13 +51,17 @@ async function headersPlugin (fastify: FastifyInstance, options: HeadersOptions)
 
   // One symbol per registration, so two scopes with different options never read each other's route sets.
   const kRouteSet = Symbol('rampart.headers.route')
+  const logLimiter = createLogLimiter(LOG_INTERVAL_MS)
   // `request.routeOptions` builds an object on every read; skip it until
   // some route actually has its own header config.
   let anyRouteSet = false
 
   fastify.addHook('onRoute', function rampartHeadersRoute (routeOptions: RouteOptions) {
     const own = routeSecurityConfig(routeOptions, 'headers')
-    if (own === undefined) return
+    if (own === undefined) {
+      if (defaultSet.nonce) attachToRoute(routeOptions, kNonceOn, true)
+      return
+    }
     let set: HeaderSet | null = OFF
     if (own !== false) {
       const path = 'config.security.headers'
@@ -62,14 +79,20 @@ async function headersPlugin (fastify: FastifyInstance, options: HeadersOptions)
       set = built
     }
     attachToRoute(routeOptions, kRouteSet, set)
+    if (set !== OFF && set.nonce) attachToRoute(routeOptions, kNonceOn, true)
     anyRouteSet = true
   })
 
   if (!fastify.hasReplyDecorator('cspNonce')) {
     fastify.decorateReply('cspNonce', {
       getter (this: FastifyReply & { [kNonce]?: string }) {
-        this[kNonce] ??= newNonce()
-        return this[kNonce]
+        if (this[kNonce] !== undefined) return this[kNonce]
+        // A nonce that is in no policy would make the page's scripts look
+        // allowed while the browser blocks them (or no CSP guards them at all).
+        if ((this.request.routeOptions.config as unknown as Record<symbol, unknown>)[kNonceOn] !== true) {
+          throw new CspNonceOffError()
+        }
+        return nonceOf(this)
       },
     })
   }
@@ -81,14 +104,14 @@ async function headersPlugin (fastify: FastifyInstance, options: HeadersOptions)
         ? (request.routeOptions.config as unknown as Record<symbol, HeaderSet | null | undefined>)[kRouteSet]
         : undefined
       const set = own === undefined ? defaultSet : own
-      if (set !== OFF) writeHeaders(set, request, reply)
+      if (set !== OFF) writeHeaders(set, request, reply, logLimiter)
       done(null, payload)
     }
   )
 }
 
 /** The whole per-request cost: pick a precomputed list, write what the route has not set. */
-function writeHeaders (set: HeaderSet, request: FastifyRequest, reply: FastifyReply): void {
+function writeHeaders (set: HeaderSet, request: FastifyRequest, reply: FastifyReply, logLimiter: LogLimiter): void {
   const html = set.profile === 'html' || (set.profile === 'auto' && isHtml(reply))
   const secure = set.checkSecure && request.protocol === 'https'
   const list = html ? (secure ? set.htmlSecure : set.html) : secure ? set.apiSecure : set.api
@@ -99,9 +122,10 @@ function writeHeaders (set: HeaderSet, request: FastifyRequest, reply: FastifyRe
   if (html) {
     for (let i = 0; i < set.nonced.length; i++) {
       const [name, parts] = set.nonced[i]
-      if (!reply.hasHeader(name)) reply.header(name, parts.join(reply.cspNonce))
+      if (!reply.hasHeader(name)) reply.header(name, parts.join(nonceOf(reply)))
     }
   }
+  if (set.frameAncestors !== undefined) writeFrameAncestors(set.frameAncestors, html, request, reply, logLimiter)
   if (
     set.cacheControl !== undefined &&
     !reply.hasHeader('cache-control') &&
@@ -115,11 +139,49 @@ function writeHeaders (set: HeaderSet, request: FastifyRequest, reply: FastifyRe
   }
 }
 
+/** Only on routes with `frameAncestorsFor`: asks the hook, checks its answer, writes the CSP headers it shapes. */
+function writeFrameAncestors (
+  hook: FrameAncestorsHook,
+  html: boolean,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  logLimiter: LogLimiter
+): void {
+  const list = html ? hook.html : hook.api
+  let answer: unknown
+  try {
+    answer = hook.pick(request, reply)
+  } catch {
+    answer = null
+  }
+  for (let i = 0; i < list.length; i++) {
+    const csp = list[i]
+    if (reply.hasHeader(csp.name)) continue
+    let directive = frameAncestorsDirective(answer, csp.fallback)
+    if (directive === false) {
+      // Fail closed: nobody may frame the page rather than whoever the bad answer named.
+      directive = "frame-ancestors 'none'"
+      const suppressed = logLimiter.take()
+      if (suppressed >= 0) {
+        request.log.warn(
+          { suppressed },
+          "fastify-rampart: contentSecurityPolicy.frameAncestorsFor threw or answered something other than valid CSP sources; sent frame-ancestors 'none'"
+        )
+      }
+    }
+    reply.header(csp.name, renderDynamicCsp(csp, () => nonceOf(reply), directive))
+  }
+}
+
 export default fp(headersPlugin, { fastify: '5.x', name: 'fastify-rampart-headers' })
 
 declare module 'fastify' {
   interface FastifyReply {
-    /** This response's CSP nonce (128-bit, base64), created on first read; present in the policy when `contentSecurityPolicy.nonce` is on. */
+    /**
+     * This response's CSP nonce (128-bit, base64), created on first read and
+     * sent in the route's policy. Throws `FST_RAMPART_CSP_NONCE_OFF` on a
+     * route whose `contentSecurityPolicy.nonce` is off.
+     */
     readonly cspNonce: string
   }
 }

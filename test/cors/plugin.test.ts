@@ -145,6 +145,7 @@ t.test('OPTIONS without Origin or Access-Control-Request-Method is not a preflig
   const own = makeApp(t)
   await own.register(corsPlugin, { origins: [APP] })
   own.options('/thing', async () => ({ handled: 'by the route' }))
+  own.get('/thing', async () => 'the route a preflight asks about')
   const mark = async (_req: unknown, reply: { header: (k: string, v: string) => void }, payload: unknown) => {
     reply.header('x-own-onsend', '1')
     return payload
@@ -272,7 +273,8 @@ t.test("per route: an object overrides, and governs that route's preflight", asy
   const pluginRoute = await app.inject({ method: 'OPTIONS', url: '/items', headers: { origin: APP, 'access-control-request-method': 'DELETE' } })
   t.equal(pluginRoute.statusCode, 403, 'the plugin default still governs other routes')
   const unknown = await app.inject({ method: 'OPTIONS', url: '/nowhere', headers: { origin: APP, 'access-control-request-method': 'GET' } })
-  t.equal(unknown.statusCode, 204, 'no such route: the plugin default answers')
+  t.equal(unknown.statusCode, 403, 'no such route: refused (it was 204, from the plugin default)')
+  t.equal(unknown.json().code, 'FST_RAMPART_CORS_PREFLIGHT_REFUSED')
 })
 
 t.test('every refused config is listed at register', async (t) => {

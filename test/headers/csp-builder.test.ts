@@ -5,6 +5,7 @@ import {
   DEFAULT_HTML_DIRECTIVES,
   directiveName,
   NONCE_SLOT,
+  validFrameAncestor,
 } from '../../plugins/headers/csp.js'
 
 const plain = { allowUnsafe: false, nonce: [] as const }
@@ -66,12 +67,11 @@ t.test('valid sources of every kind pass', async (t) => {
       `'sha256-${'A'.repeat(43)}='`,
       `'sha384-${'b'.repeat(64)}'`,
       `'sha512-${'c'.repeat(86)}=='`,
-      'https:',
       '*.example.com',
       'https://cdn.example.com:8443/js/',
       'wss://socket.example.com:*',
-      '*',
     ],
+    connectSrc: ['https:', '*', 'blob:'],
     frameAncestors: ["'self'", 'https://partner.example'],
     sandbox: ['allow-scripts', 'allow-forms'],
     requireTrustedTypesFor: ["'script'"],
@@ -215,4 +215,47 @@ t.test('nonce slots go to script-src and style-src, inheriting default-src witho
 t.test('report endpoints are appended as report-to and report-uri', async (t) => {
   const { value } = build({ defaultSrc: ["'self'"] }, { report: { group: 'csp', url: '/csp-report' } })
   t.equal(value, "default-src 'self'; report-to csp; report-uri /csp-report")
+})
+
+t.test('script policies refuse any-host and data:/blob: sources unless allowUnsafe', async (t) => {
+  const open = ['*', 'data:', 'https:', 'HTTP:', 'blob:', 'https://*', '*:443']
+  const refused = build({ scriptSrc: open, scriptSrcElem: ['https:'], scriptSrcAttr: ['https:'], imgSrc: open })
+  t.same(refused.problems, [
+    ...open.map((s, i) => `csp.scriptSrc[${i}]: ${s} in a script policy lets injected markup load any script; list the script hosts, or set contentSecurityPolicy.allowUnsafe to opt in`),
+    'csp.scriptSrcElem[0]: https: in a script policy lets injected markup load any script; list the script hosts, or set contentSecurityPolicy.allowUnsafe to opt in',
+  ], 'script-src-attr governs inline handlers only; img-src may load from anywhere')
+  t.same(build({ scriptSrc: ["'self'", 'https://cdn.example.com', '*.example.com', 'https://*.example.com'] }).problems, [])
+  t.same(build({ scriptSrc: open }, { allowUnsafe: true }).problems, [])
+})
+
+t.test('default-src with an any-host source governs scripts when script-src is unset', async (t) => {
+  t.same(build({ defaultSrc: ["'self'", 'https:'] }).problems, [
+    'csp.defaultSrc: applies to scripts while scriptSrc is unset: https: in a script policy lets injected markup load any script; list the script hosts, or set contentSecurityPolicy.allowUnsafe to opt in',
+  ])
+  t.same(build({ defaultSrc: ['https:', 'data:'], scriptSrc: ["'self'"] }).problems, [])
+  t.same(build({ defaultSrc: ['*'] }, { allowUnsafe: true }).problems, [])
+})
+
+t.test("a nonce beside 'unsafe-inline' in style-src is refused, pointing at nonce: ['scriptSrc']", async (t) => {
+  const hint = "'unsafe-inline' is ignored by browsers in a directive that carries a nonce; for pages with inline styles, set nonce: ['scriptSrc']"
+  t.same(build({ styleSrc: ["'self'", "'unsafe-inline'"] }, { nonce: ['scriptSrc', 'styleSrc'] }).problems, [`csp.styleSrc: ${hint}`])
+  t.same(build({ defaultSrc: ["'self'", "'unsafe-inline'"], scriptSrc: ["'self'"] }, { nonce: ['styleSrc'] }).problems, [`csp.defaultSrc: ${hint}`], 'style-src built from default-src')
+  const scriptsOnly = build({ styleSrc: ["'self'", "'unsafe-inline'"] }, { nonce: ['scriptSrc'] })
+  t.same(scriptsOnly.problems, [])
+  t.equal(scriptsOnly.value, `style-src 'self' 'unsafe-inline'; script-src 'nonce-${NONCE_SLOT}'`)
+  // The strict-CSP fallback for CSP1 browsers: 'unsafe-inline' beside a nonce, opted into.
+  t.same(build({ scriptSrc: ["'strict-dynamic'", "'unsafe-inline'", 'https:'] }, { nonce: ['scriptSrc'], allowUnsafe: true }).problems, [])
+})
+
+t.test('a Report-Only policy leaves out upgrade-insecure-requests', async (t) => {
+  const problems: string[] = []
+  t.equal(buildCsp(DEFAULT_HTML_DIRECTIVES, {}, { ...plain, reportOnly: true }, 'csp', problems), "default-src 'self'; base-uri 'self'; form-action 'self'; object-src 'none'; frame-ancestors 'none'")
+  t.same(problems, [])
+})
+
+t.test('validFrameAncestor checks one source as configured ones are', async (t) => {
+  t.same(
+    ["'self'", "'none'", 'https://partner.example', '*.example.com', 'https:', "'unsafe-inline'", 'a; script-src *', 42, '', 'x'.repeat(254)].map(validFrameAncestor),
+    [true, true, true, true, true, false, false, false, false, false]
+  )
 })

@@ -7,11 +7,16 @@ async function serve (t: Test, headers: HeadersOptions) {
   const app = makeApp(t)
   await app.register(securityPlugin, { rateLimit: false, headers })
   app.get('/api', async () => ({ ok: 1 }))
+  // reply.cspNonce throws where the policy has no nonce, so only nonced pages read it.
+  const nonced = typeof headers.contentSecurityPolicy === 'object' && headers.contentSecurityPolicy.nonce !== undefined
   app.get('/page', async (_req, reply) =>
-    reply.type('text/html; charset=utf-8').send(`<p nonce="${reply.cspNonce}">x</p>`)
+    reply.type('text/html; charset=utf-8').send(nonced ? `<p nonce="${reply.cspNonce}">x</p>` : '<p>x</p>')
   )
   return app
 }
+
+// Browsers ignore upgrade-insecure-requests in Report-Only policies, so it is left out there.
+const REPORT_ONLY_DEFAULT = HTML_DEFAULTS['content-security-policy'].replace('; upgrade-insecure-requests', '')
 
 async function problemsOf (headers: unknown): Promise<string[] | undefined> {
   const err = await caught(() =>
@@ -175,7 +180,7 @@ t.test('reportOnly: true sends the document policy as Report-Only instead', asyn
   t.same(rest, (({ 'content-security-policy': _, ...others }) => others)(HTML_DEFAULTS))
   t.equal(
     reportOnly,
-    `${HTML_DEFAULTS['content-security-policy']}; script-src 'self' 'nonce-${nonce}'; style-src 'self' 'nonce-${nonce}'`
+    `${REPORT_ONLY_DEFAULT}; script-src 'self' 'nonce-${nonce}'; style-src 'self' 'nonce-${nonce}'`
   )
   t.equal(
     (await app.inject('/api')).headers['content-security-policy'],
@@ -194,7 +199,7 @@ t.test('reportOnly as an object stages a second policy alongside, with reporting
     ...HTML_DEFAULTS,
     'reporting-endpoints': 'csp-endpoint="https://reports.example.com/csp"',
     'content-security-policy': `${HTML_DEFAULTS['content-security-policy']}; report-to csp-endpoint; report-uri https://reports.example.com/csp`,
-    'content-security-policy-report-only': `${HTML_DEFAULTS['content-security-policy']}; script-src 'self'; require-trusted-types-for 'script'; report-to csp-endpoint; report-uri https://reports.example.com/csp`,
+    'content-security-policy-report-only': `${REPORT_ONLY_DEFAULT}; script-src 'self'; require-trusted-types-for 'script'; report-to csp-endpoint; report-uri https://reports.example.com/csp`,
   })
   const noDefaults = await serve(t, {
     contentSecurityPolicy: {
@@ -373,7 +378,7 @@ t.test('HTML over https gets HSTS; reportOnly {} stages the default document pol
   t.same(headersOf(res), {
     ...HTML_DEFAULTS,
     'strict-transport-security': 'max-age=31536000; includeSubDomains',
-    'content-security-policy-report-only': HTML_DEFAULTS['content-security-policy'],
+    'content-security-policy-report-only': REPORT_ONLY_DEFAULT,
     'permissions-policy': HTML_PERMISSIONS.replace(
       'geolocation=()',
       'geolocation=("http://maps.example.com")'
@@ -386,4 +391,26 @@ t.test('resolveHeaderSet reports a non-object input', async (t) => {
   const problems: string[] = []
   t.equal(resolveHeaderSet('x', 'headers', problems), undefined)
   t.same(problems, ['headers: must be an object (got string)'])
+})
+
+t.test('reportOnly directives stage the enforced policy plus their changes', async (t) => {
+  const app = await serve(t, {
+    contentSecurityPolicy: {
+      directives: { imgSrc: ["'self'", 'https://img.example.com'], formAction: false },
+      reportOnly: { directives: { scriptSrc: ["'self'"], imgSrc: ["'self'"] } },
+    },
+  })
+  const res = await app.inject('/page')
+  t.equal(
+    res.headers['content-security-policy'],
+    "default-src 'self'; base-uri 'self'; object-src 'none'; frame-ancestors 'none'; upgrade-insecure-requests; img-src 'self' https://img.example.com"
+  )
+  t.equal(
+    res.headers['content-security-policy-report-only'],
+    "default-src 'self'; base-uri 'self'; object-src 'none'; frame-ancestors 'none'; img-src 'self'; script-src 'self'",
+    'the enforced policy (its own img-src and dropped form-action too), these changes over it, no upgrade-insecure-requests'
+  )
+  t.same(await problemsOf({ contentSecurityPolicy: { reportOnly: { directives: { upgradeInsecureRequests: true } } } }), [
+    'headers.contentSecurityPolicy.reportOnly.directives.upgradeInsecureRequests: browsers ignore it in a Report-Only policy; set it in directives',
+  ])
 })

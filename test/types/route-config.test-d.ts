@@ -1,7 +1,7 @@
 // Checked by `tsc --noEmit` (npm test): each @ts-expect-error line must fail
 // to compile, so a loosened type breaks the build.
 import Fastify, { type FastifyContextConfig, type RouteShorthandOptions } from 'fastify'
-import { type CspDirectives, type HeadersOptions, headersPlugin, securityPlugin, trustedHostPlugin, corsPlugin, rateLimitPlugin } from '../../index.js'
+import { type CspDirectives, type HeadersOptions, headersPlugin, securityPlugin, trustedHostPlugin, corsPlugin, rateLimitPlugin, cspReportRoute } from '../../index.js'
 
 const app = Fastify()
 await app.register(securityPlugin, { headers: { frameOptions: 'SAMEORIGIN', hsts: { maxAge: 600 } } })
@@ -118,3 +118,12 @@ await app.revokeToken('jti', new Date())
 await app.revokeSubject('user-1')
 // @ts-expect-error revokeToken needs an expiry
 await app.revokeToken('jti')
+// Per-request frame-ancestors, async originMatcher, preflight cacheControl, the CSP report collector.
+export const tenantFrames: FastifyContextConfig = {
+  security: { headers: { contentSecurityPolicy: { frameAncestorsFor: (request) => (request.params as { t?: string }).t === 'a' ? ['https://a.example'] : undefined } } },
+}
+// @ts-expect-error frameAncestorsFor answers a list of sources, not a string
+export const tenantFramesString: FastifyContextConfig = { security: { headers: { contentSecurityPolicy: { frameAncestorsFor: () => 'https://a.example' } } } }
+await app.register(corsPlugin, { origins: [], originMatcher: async (origin: string) => origin === 'https://t.example', originMatcherTimeout: 500, originMatcherCache: { ttl: 1000 }, cacheControl: 'max-age=600' })
+export const routePreflightCache: FastifyContextConfig = { security: { cors: { cacheControl: 'max-age=60' } } }
+await cspReportRoute(app, { path: '/csp', bodyLimit: 4096, logInterval: '1s', level: 'info' })
