@@ -47,3 +47,12 @@ export function invalidRouteConfig (route: string, problems: string[]): Problems
   err.problems = problems
   return err
 }
+
+/** Thrown by `parseSpiffeId` (and the authorizers built from IDs) for a string that is not a canonical SPIFFE ID. */
+export const InvalidSpiffeIdError = createError('FST_RAMPART_INVALID_SPIFFE_ID', 'Invalid SPIFFE ID: %s', 500)
+
+/** Sent (401) when a request has no client certificate, or one the TLS layer did not authenticate. */
+export const MtlsRequiredError = createError('FST_RAMPART_MTLS_REQUIRED', 'A trusted client certificate is required', 401)
+
+/** Sent (403) when the client certificate is authenticated but its SPIFFE ID is refused. */
+export const MtlsForbiddenError = createError('FST_RAMPART_MTLS_FORBIDDEN', 'The client certificate is not authorized for this resource', 403)
