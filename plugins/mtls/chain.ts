@@ -25,13 +25,14 @@ export function pathToRoots (
   leaf: X509Certificate,
   intermediates: readonly X509Certificate[],
   roots: readonly X509Certificate[],
-  now: number
+  now: number,
+  maxDepth = MAX_DEPTH
 ): X509Certificate[] | undefined {
   function extend (path: X509Certificate[]): X509Certificate[] | undefined {
     const child = path[path.length - 1]
     const root = roots.find((r) => issues(r, child, now))
     if (root !== undefined) return [...path, root]
-    if (path.length >= MAX_DEPTH) return undefined
+    if (path.length >= maxDepth) return undefined
     for (const ca of intermediates) {
       if (path.includes(ca) || !issues(ca, child, now)) continue
       const found = extend([...path, ca])

@@ -180,7 +180,7 @@ async function mtlsPlugin (fastify: FastifyInstance, options: MtlsOptions): Prom
     let chain: readonly X509Certificate[] = verdict.chain
     if (verdict.proxy === true) {
       if (xfcc === undefined) return refuse(request, reply, 401, 'the trusted proxy forwarded no client certificate', id)
-      const forwarded = forwardedId(Array.isArray(xfcc) ? xfcc.join(',') : xfcc)
+      const forwarded = forwardedId(String(xfcc))
       if (typeof forwarded === 'string') return refuse(request, reply, 403, forwarded, id)
       id = forwarded
       chain = []

@@ -97,9 +97,11 @@ t.test('files, bundles, proxies and watch are checked', async (t) => {
 
 t.test('an explicit trustDomain names the trust domain of files.bundle', async (t) => {
   const plain = world.pki.leaf('plain-server-2', world.int, { dns: ['localhost'], ips: ['127.0.0.1'] })
-  const app = Fastify({ https: mtlsServerOptions({ ...files, cert: plain.certPath, key: plain.keyPath }) })
+  const cert = join(world.pki.dir, 'plain-chain.pem')
+  writeFileSync(cert, plain.chain)
+  const app = Fastify({ https: mtlsServerOptions({ ...files, cert, key: plain.keyPath }) })
   t.teardown(() => app.close())
-  await app.register(mtlsPlugin, { authorize: authorizeAny(), trustDomain: 'example.org', files: { ...files, cert: plain.certPath, key: plain.keyPath } })
+  await app.register(mtlsPlugin, { authorize: authorizeAny(), trustDomain: 'example.org', files: { ...files, cert, key: plain.keyPath } })
   app.get('/', async (request) => ({ id: String(request.spiffeId) }))
   await app.listen({ port: 0, host: '127.0.0.1' })
   const port = (app.server.address() as { port: number }).port
