@@ -36,13 +36,13 @@ const fingerprint = (pem: string) => new X509Certificate(pem).fingerprint256
 /** Requests on new connections, one after the other, until stopped. */
 function keepConnecting (port: number, ca: string, client: Issued): { stop: () => Promise<Answer[]> } {
   const answers: Answer[] = []
-  let running = true
+  const state = { running: true }
   const loop = (async () => {
-    while (running) answers.push(await call(port, { ca, client }))
+    while (state.running) answers.push(await call(port, { ca, client }))
   })()
   return {
     async stop () {
-      running = false
+      state.running = false
       await loop
       return answers
     },

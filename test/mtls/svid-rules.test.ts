@@ -19,14 +19,15 @@ t.teardown(() => pki.remove())
 const root = pki.root('rules-root', 'example.org')
 const int = pki.intermediate('rules-int', root, 'example.org')
 const bundles = new Map([['example.org', parseBundle(root.cert)]])
-const now = Date.now()
+// Read when each check runs: a certificate made a moment ago is not valid at an earlier instant.
+const now = () => Date.now()
 
 function ders (issued: Issued): Buffer[] {
   return parseBundle(issued.chain).map((c) => c.raw)
 }
 
 t.test('an authenticated certificate with the rules met gets its ID and the path to the root', async (t) => {
-  const verdict = verifyPeer(true, ders(pki.leaf('rules-ok', int, { uris: [CHECKOUT_ID] })), bundles, now)
+  const verdict = verifyPeer(true, ders(pki.leaf('rules-ok', int, { uris: [CHECKOUT_ID] })), bundles, now())
   t.ok(verdict.ok)
   if (verdict.ok) {
     t.equal(verdict.id.toString(), CHECKOUT_ID)
@@ -35,8 +36,8 @@ t.test('an authenticated certificate with the rules met gets its ID and the path
 })
 
 t.test('a peer the TLS layer did not authenticate is a 401', async (t) => {
-  t.same(verifyPeer(false, [], bundles, now), { ok: false, status: 401, reason: 'no client certificate' })
-  t.same(verifyPeer(false, ders(pki.leaf('rules-401', int, { uris: [CHECKOUT_ID] })), bundles, now), { ok: false, status: 401, reason: 'client certificate not trusted' })
+  t.same(verifyPeer(false, [], bundles, now()), { ok: false, status: 401, reason: 'no client certificate' })
+  t.same(verifyPeer(false, ders(pki.leaf('rules-401', int, { uris: [CHECKOUT_ID] })), bundles, now()), { ok: false, status: 401, reason: 'client certificate not trusted' })
 })
 
 t.test('leaf rules refuse with 403', async (t) => {
@@ -48,10 +49,10 @@ t.test('leaf rules refuse with 403', async (t) => {
     ['not DER', [Buffer.from('not a certificate')], 'the client certificate could not be read'],
   ]
   for (const [name, input, reason] of cases) {
-    const verdict = verifyPeer(true, Array.isArray(input) ? input : ders(input), bundles, now)
+    const verdict = verifyPeer(true, Array.isArray(input) ? input : ders(input), bundles, now())
     t.match(verdict, { ok: false, status: 403, reason }, name)
   }
-  const noEku = verifyPeer(true, ders(pki.leaf('rules-no-eku', int, { uris: [CHECKOUT_ID], eku: false })), bundles, now)
+  const noEku = verifyPeer(true, ders(pki.leaf('rules-no-eku', int, { uris: [CHECKOUT_ID], eku: false })), bundles, now())
   t.equal(noEku.ok, true, 'a certificate without EKU may be a client')
 })
 
@@ -62,7 +63,7 @@ t.test('a certificate without any extension has no URI SAN', async (t) => {
   execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key], { stdio: 'ignore' })
   execFileSync('openssl', ['req', '-new', '-key', key, '-subj', '/CN=bare', '-out', csr], { stdio: 'ignore' })
   execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', int.certPath, '-CAkey', int.keyPath, '-set_serial', '99', '-days', '1', '-out', cert], { stdio: 'ignore' })
-  const verdict = verifyPeer(true, [new X509Certificate(readFileSync(cert)).raw], bundles, now)
+  const verdict = verifyPeer(true, [new X509Certificate(readFileSync(cert)).raw], bundles, now())
   t.match(verdict, { ok: false, status: 403, reason: 'the certificate has no URI SAN' })
 })
 
@@ -72,9 +73,9 @@ t.test('path building stops at a depth, skips loops and certificates that did no
   const [l, i2, i1] = parseBundle(leaf.chain)
   const roots = parseBundle(root.cert)
   const stranger = parseBundle(pki.root('rules-stranger').cert)
-  t.same(pathToRoots(l, [stranger[0], i1, i2], roots, now)?.map((c) => c.subject), ['CN=rules-deep', 'CN=rules-int2', 'CN=rules-int', 'CN=rules-root'])
-  t.equal(pathToRoots(l, [i2, i1], roots, now, 2), undefined)
-  t.equal(pathToRoots(l, [i2, i1, stranger[0]], stranger, now), undefined)
+  t.same(pathToRoots(l, [stranger[0], i1, i2], roots, now())?.map((c) => c.subject), ['CN=rules-deep', 'CN=rules-int2', 'CN=rules-int', 'CN=rules-root'])
+  t.equal(pathToRoots(l, [i2, i1], roots, now(), 2), undefined)
+  t.equal(pathToRoots(l, [i2, i1, stranger[0]], stranger, now()), undefined)
 })
 
 t.test('a reload with unchanged files installs nothing', async (t) => {
