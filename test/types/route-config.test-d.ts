@@ -1,6 +1,7 @@
 // Checked by `tsc --noEmit` (npm test): each @ts-expect-error line must fail
 // to compile, so a loosened type breaks the build.
 import Fastify, { type FastifyContextConfig, type RouteShorthandOptions } from 'fastify'
+import { authorizeAny, authorizeID, mtlsPlugin, type SpiffeId } from '../../index.js'
 import { type CspDirectives, type HeadersOptions, headersPlugin, securityPlugin, trustedHostPlugin, corsPlugin, rateLimitPlugin } from '../../index.js'
 
 const app = Fastify()
@@ -82,3 +83,17 @@ export const limitLateHook: FastifyContextConfig = { security: { rateLimit: { ho
 export const typed: HeadersOptions = { permissionsPolicy: { camera: ['self'] } }
 // @ts-expect-error unknown Permissions-Policy feature
 export const wrongFeature: HeadersOptions = { permissionsPolicy: { camra: [] } }
+
+// mtls
+await app.register(mtlsPlugin, { authorize: authorizeAny(), trustBundles: { 'example.org': '-----BEGIN CERTIFICATE-----' } })
+await app.register(mtlsPlugin, { authorize: (id, chain) => id.memberOf('example.org') && chain.length > 0, files: { cert: 'a', key: 'b', bundle: 'c' }, watch: true })
+// @ts-expect-error authorize is required
+await app.register(mtlsPlugin, { trustBundles: {} })
+export const mtlsOff: FastifyContextConfig = { security: { mtls: false } }
+export const mtlsOwn: FastifyContextConfig = { security: { mtls: { authorize: authorizeID('spiffe://example.org/a') } } }
+// @ts-expect-error mtls: true is not allowed (false or { authorize })
+export const mtlsOn: FastifyContextConfig = { security: { mtls: true } }
+app.get('/whoami', async (request) => {
+  const id: SpiffeId | null = request.spiffeId
+  return id?.trustDomain
+})
