@@ -53,6 +53,10 @@ export interface ServeOptions {
   /** `rejectUnauthorized: false`: the handshake lets every client in and the plugin answers 401. */
   lenient?: boolean
   trustBundles?: Record<string, string>
+  /** Leave trustBundles out of mtlsServerOptions: the plugin adds them to the server's context. */
+  pluginOnlyBundles?: boolean
+  /** More `https` options. */
+  https?: Record<string, unknown>
   plugin?: Partial<MtlsOptions>
   server?: FastifyServerOptions
   routes?: (app: FastifyInstance) => void
@@ -60,7 +64,8 @@ export interface ServeOptions {
 
 /** A real HTTPS Fastify server on 127.0.0.1 with mtlsPlugin; answers `{ id, xfcc }` on `/`. */
 export async function serve (t: { teardown: (fn: () => unknown) => void }, world: World, options: ServeOptions = {}): Promise<{ app: FastifyInstance; port: number }> {
-  const https = { ...mtlsServerOptions({ ...world.files, trustBundles: options.trustBundles }), ...(options.lenient === true ? { rejectUnauthorized: false } : {}) }
+  const trustBundles = options.pluginOnlyBundles === true ? undefined : options.trustBundles
+  const https = { ...mtlsServerOptions({ ...world.files, trustBundles }), ...(options.lenient === true ? { rejectUnauthorized: false } : {}), ...options.https }
   const app = Fastify({ logger: false, ...options.server, https } as FastifyServerOptions)
   t.teardown(() => app.close())
   await app.register(mtlsPlugin, { files: world.files, trustBundles: options.trustBundles, ...options.plugin } as MtlsOptions)

@@ -1,5 +1,5 @@
 import type { X509Certificate } from 'node:crypto'
-import type { Server as TlsServer, TLSSocket } from 'node:tls'
+import type { SecureContextOptions, Server as TlsServer, TLSSocket } from 'node:tls'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { Compile } from 'typebox/compile'
@@ -47,6 +47,19 @@ type Verdict = PeerVerdict & { proxy?: boolean }
 
 function isTlsServer (server: unknown): server is TlsServer {
   return typeof (server as Partial<TlsServer>).setSecureContext === 'function'
+}
+
+// setSecureContext resets every TLS setting it is not handed; carry the
+// server's own over, from the fields Node itself keeps them in.
+const KEPT_SETTINGS = ['minVersion', 'maxVersion', 'ciphers', 'sigalgs', 'ecdhCurve', 'dhparam', 'secureProtocol', 'secureOptions', 'honorCipherOrder', 'crl', 'sessionIdContext'] as const
+
+function install (server: TlsServer, secure: SecureContextOptions): void {
+  const kept: Record<string, unknown> = {}
+  for (const key of KEPT_SETTINGS) {
+    const value = (server as unknown as Record<string, unknown>)[key]
+    if (value !== undefined) kept[key] = value
+  }
+  server.setSecureContext({ ...kept, ...secure })
 }
 
 function bundleOf (pem: string, field: string, problems: string[]): X509Certificate[] {
@@ -111,15 +124,23 @@ async function mtlsPlugin (fastify: FastifyInstance, options: MtlsOptions): Prom
   // A connection's peer is judged once; TLS renegotiation, which could swap it, is turned off below.
   const verdicts = new WeakMap<object, Verdict>()
 
+  const extraCa = Object.values(resolved.trustBundles ?? {})
+  if (isTlsServer(fastify.server) && material !== undefined && extraCa.length > 0) {
+    // The TLS layer must accept every trust domain's chains before this plugin can tell them apart.
+    try {
+      install(fastify.server, { cert: material.cert, key: material.key, ca: [...(material.bundle === undefined ? [] : [material.bundle]), ...extraCa] })
+    } catch (err) {
+      throw invalidOptions([`mtls.files: the certificate and key do not load (${(err as Error).message})`])
+    }
+  }
   if (resolved.watch) {
     const server = fastify.server as unknown as TlsServer
-    const extraCa = Object.values(resolved.trustBundles ?? {})
     const rotation = watchMaterial({
       files: files!,
       current: material!,
       debounceMs: resolved.watchDebounceMs,
       extraCa,
-      install: (secure) => server.setSecureContext(secure),
+      install: (secure) => install(server, secure),
       onBundle: (roots) => bundles.set(ownDomain!, roots),
       onReload: () => fastify.log.info({ files }, 'fastify-rampart: mTLS certificate files reloaded'),
       onError: (err) => fastify.log.error({ err: { message: err.message }, files }, 'fastify-rampart: mTLS certificate files could not be reloaded; keeping the current ones'),

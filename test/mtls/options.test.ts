@@ -95,6 +95,13 @@ t.test('files, bundles, proxies and watch are checked', async (t) => {
   ])
 })
 
+t.test('files whose key does not match the certificate are refused when the plugin installs the bundles', async (t) => {
+  const stray = world.pki.leaf('stray-key', world.int, { uris: [CHECKOUT_ID] })
+  const err = await registerError({ authorize: authorizeAny(), files: { ...files, key: stray.keyPath }, trustBundles: { 'b.org': world.pki.root('b-root', 'b.org').cert } }, true)
+  t.equal(err.code, 'FST_RAMPART_INVALID_OPTIONS')
+  t.match(err.problems, [/^mtls\.files: the certificate and key do not load \(.*key values mismatch/])
+})
+
 t.test('an explicit trustDomain names the trust domain of files.bundle', async (t) => {
   const plain = world.pki.leaf('plain-server-2', world.int, { dns: ['localhost'], ips: ['127.0.0.1'] })
   const cert = join(world.pki.dir, 'plain-chain.pem')

@@ -21,9 +21,10 @@ async function until (what: string, check: () => boolean | Promise<boolean>): Pr
 }
 
 /** The fingerprint of the certificate the server presents on a new connection. */
-function presented (port: number, ca: string, client: Issued): Promise<string> {
+function presented (port: number, ca: string, client: Issued, protocol?: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port, ca, cert: client.chain, key: client.key }, () => {
+      protocol?.push(String(socket.getProtocol()))
       resolve(socket.getPeerCertificate().fingerprint256)
       socket.end()
     })
@@ -123,6 +124,7 @@ t.test('without files.bundle only the certificate and key are reloaded', async (
   t.teardown(() => world.pki.remove())
   const { port } = await serve(t, world, {
     trustBundles: { 'example.org': world.root.cert },
+    https: { maxVersion: 'TLSv1.2' },
     plugin: { authorize: authorizeID(CHECKOUT_ID), watch: true, watchDebounceMs: 0, files: { cert: world.files.cert, key: world.files.key } },
   })
   const ca = world.root.cert
@@ -132,6 +134,9 @@ t.test('without files.bundle only the certificate and key are reloaded', async (
   writeFileSync(world.files.cert, next.chain)
   await until('the new server certificate', async () => (await presented(port, ca, checkout)) === fingerprint(next.cert))
   t.same(await call(port, { ca, client: checkout }), { status: 200, body: { id: CHECKOUT_ID, xfcc: null } })
+  const protocols: string[] = []
+  await presented(port, ca, checkout, protocols)
+  t.same(protocols, ['TLSv1.2'], 'the server keeps its own TLS settings across reloads')
 })
 
 t.test('watch needs an HTTPS server', async (t) => {
