@@ -186,16 +186,19 @@ async function mtlsPlugin (fastify: FastifyInstance, options: MtlsOptions): Prom
     const own = (request.routeOptions.config as unknown as Record<symbol, MtlsAuthorizer | null | undefined>)[kRoute]
     const check = own === undefined ? authorize : own
     const headers = request.headers
+    const xfcc = headers[XFCC]
+    if (check === null) {
+      // Nothing vouches for the header here: no later code may read it.
+      if (xfcc !== undefined) delete headers[XFCC]
+      return done()
+    }
     const socket = request.raw.socket as TLSSocket
     let verdict = verdicts.get(socket)
-    if (verdict === undefined && check !== null) {
+    if (verdict === undefined) {
       verdict = judge(socket)
       verdicts.set(socket, verdict)
     }
-    const xfcc = headers[XFCC]
-    if (verdict?.proxy !== true) delete headers[XFCC]
-    if (check === null) return done()
-    verdict = verdict!
+    if (xfcc !== undefined && verdict.proxy !== true) delete headers[XFCC]
     if (!verdict.ok) return refuse(request, reply, verdict.status, verdict.reason, verdict.id)
     let id = verdict.id
     let chain: readonly X509Certificate[] = verdict.chain

@@ -54,6 +54,7 @@ t.test('behind a trusted proxy', async (t) => {
     const value = `By=${ENVOY_ID};Hash=abc;Subject="CN=a;b,c";URI=${CHECKOUT_ID}`
     t.same(await call(port, { ca, client: envoy, headers: xfcc(value) }), { status: 200, body: { id: CHECKOUT_ID, xfcc: value } })
     t.same(await call(port, { ca, client: envoy, headers: xfcc(`URI=${OTHER_ID}`) }), { status: 403, body: FORBIDDEN })
+    t.same(await call(port, { ca, client: envoy, path: '/open', headers: xfcc(value) }), { status: 200, body: { xfcc: null } }, 'not on a route with mtls: false')
   })
 
   t.test('with two elements only the last counts', async (t) => {
