@@ -1,4 +1,4 @@
-import type { X509Certificate } from 'node:crypto'
+import { X509Certificate } from 'node:crypto'
 import type { SecureContextOptions, Server as TlsServer, TLSSocket } from 'node:tls'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
@@ -71,17 +71,13 @@ function bundleOf (pem: string, field: string, problems: string[]): X509Certific
   }
 }
 
-/** The trust domain of the server's own SVID, for `files.bundle`. */
-function ownTrustDomain (certPem: string, problems: string[]): string | undefined {
-  let id: SpiffeId | string
+/** The server's own SPIFFE ID (its trust domain is that of `files.bundle`), or why there is none. */
+function ownTrustDomain (certPem: string): SpiffeId | string {
   try {
-    id = idFromUris(leafFacts(Buffer.from(certPem.replace(/-----[A-Z ]+-----|\s/g, ''), 'base64')).uris)
+    return idFromUris(leafFacts(new X509Certificate(certPem).raw).uris)
   } catch {
-    id = 'the certificate does not parse'
+    return 'the certificate does not parse'
   }
-  if (typeof id !== 'string') return id.trustDomain
-  problems.push(`mtls.trustDomain: is required when files.cert has no SPIFFE ID to take it from (${id})`)
-  return undefined
 }
 
 async function mtlsPlugin (fastify: FastifyInstance, options: MtlsOptions): Promise<void> {
@@ -96,15 +92,22 @@ async function mtlsPlugin (fastify: FastifyInstance, options: MtlsOptions): Prom
   const files = resolved.files
   let material: Material | undefined
   let ownDomain: string | undefined
+  let fixedOwn: readonly X509Certificate[] = []
   if (files !== undefined) {
     material = { cert: readOption(files.cert, 'mtls.files.cert', problems), key: readOption(files.key, 'mtls.files.key', problems) }
     if (files.bundle !== undefined) {
       material.bundle = readOption(files.bundle, 'mtls.files.bundle', problems)
-      ownDomain = resolved.trustDomain ?? (material.cert === '' ? undefined : ownTrustDomain(material.cert, problems))
-      if (ownDomain !== undefined && bundles.has(ownDomain)) {
-        problems.push(`mtls.trustBundles.${ownDomain}: is the trust domain of files.bundle; give it once`)
-      } else if (ownDomain !== undefined && material.bundle !== '') {
-        bundles.set(ownDomain, bundleOf(material.bundle, 'mtls.files.bundle', problems))
+      const fromCert = material.cert === '' ? undefined : ownTrustDomain(material.cert)
+      ownDomain = resolved.trustDomain ?? (typeof fromCert === 'string' ? undefined : fromCert?.trustDomain)
+      if (ownDomain === undefined && bundles.size === 0 && typeof fromCert === 'string') {
+        problems.push(`mtls.trustDomain: is required when files.cert has no SPIFFE ID to take it from (${fromCert})`)
+      } else if (ownDomain === undefined) {
+        // Only the TLS layer trusts files.bundle then: fewer anchors for the ID check, never more.
+        fastify.log.warn('fastify-rampart: mtls cannot tell which trust domain files.bundle belongs to (set trustDomain); only trustBundles vouch for SPIFFE IDs')
+      } else if (material.bundle !== '') {
+        // Roots given in trustBundles for the same trust domain stay trusted beside the file's.
+        fixedOwn = bundles.get(ownDomain) ?? []
+        bundles.set(ownDomain, [...bundleOf(material.bundle, 'mtls.files.bundle', problems), ...fixedOwn])
       }
     }
   }
@@ -141,7 +144,7 @@ async function mtlsPlugin (fastify: FastifyInstance, options: MtlsOptions): Prom
       debounceMs: resolved.watchDebounceMs,
       extraCa,
       install: (secure) => install(server, secure),
-      onBundle: (roots) => bundles.set(ownDomain!, roots),
+      onBundle: (roots) => bundles.set(ownDomain!, [...roots, ...fixedOwn]),
       onReload: () => fastify.log.info({ files }, 'fastify-rampart: mTLS certificate files reloaded'),
       onError: (err) => fastify.log.error({ err: { message: err.message }, files }, 'fastify-rampart: mTLS certificate files could not be reloaded; keeping the current ones'),
     })

@@ -41,11 +41,6 @@ export class SpiffeId {
   toString (): string {
     return `${SCHEME}${this.trustDomain}${this.path}`
   }
-
-  /** Logs and JSON show the ID as its URI. */
-  toJSON (): string {
-    return this.toString()
-  }
 }
 
 function isTrustDomainChar (c: number): boolean {

@@ -66,9 +66,6 @@ t.test('files, bundles, proxies and watch are checked', async (t) => {
   t.same((await registerError({ authorize: authorizeAny(), files: { ...files, cert: plain.certPath } })).problems, [
     'mtls.trustDomain: is required when files.cert has no SPIFFE ID to take it from (the certificate has no URI SAN)',
   ])
-  t.same((await registerError({ authorize: authorizeAny(), trustDomain: 'example.org', trustBundles: { 'example.org': root.cert }, files })).problems, [
-    'mtls.trustBundles.example.org: is the trust domain of files.bundle; give it once',
-  ])
   t.same(
     (await registerError({
       authorize: authorizeAny(),
@@ -100,6 +97,28 @@ t.test('files whose key does not match the certificate are refused when the plug
   const err = await registerError({ authorize: authorizeAny(), files: { ...files, key: stray.keyPath }, trustBundles: { 'b.org': world.pki.root('b-root', 'b.org').cert } }, true)
   t.equal(err.code, 'FST_RAMPART_INVALID_OPTIONS')
   t.match(err.problems, [/^mtls\.files: the certificate and key do not load \(.*key values mismatch/])
+})
+
+t.test('roots for the own trust domain in trustBundles are trusted beside files.bundle', async (t) => {
+  const extra = world.pki.root('extra-root', 'example.org')
+  const { port } = await serve(t, world, { trustBundles: { 'example.org': extra.cert }, pluginOnlyBundles: true, plugin: { authorize: authorizeAny() } })
+  t.same(await call(port, { ca: root.cert, client: world.client('checkout', CHECKOUT_ID) }), { status: 200, body: { id: CHECKOUT_ID, xfcc: null } })
+  t.same(await call(port, { ca: root.cert, client: world.pki.leaf('extra-client', extra, { uris: [CHECKOUT_ID] }) }), { status: 200, body: { id: CHECKOUT_ID, xfcc: null } })
+})
+
+t.test('a server certificate without a SPIFFE ID leaves files.bundle to the TLS layer when trustBundles vouch for IDs', async (t) => {
+  const plain = world.pki.leaf('plain-server-3', world.int, { dns: ['localhost'], ips: ['127.0.0.1'] })
+  const cert = join(world.pki.dir, 'plain-chain-3.pem')
+  writeFileSync(cert, plain.chain)
+  const logs = captureLogs()
+  const app = Fastify({ logger: { level: 'warn', stream: logs.stream }, https: mtlsServerOptions({ ...files, cert, key: plain.keyPath }) })
+  t.teardown(() => app.close())
+  await app.register(mtlsPlugin, { authorize: authorizeAny(), trustBundles: { 'b.org': world.pki.root('b-root-3', 'b.org').cert }, files: { ...files, cert, key: plain.keyPath } })
+  app.get('/', async () => 'x')
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const port = (app.server.address() as { port: number }).port
+  t.match(logs.lines, [{ level: 40, msg: /cannot tell which trust domain files\.bundle belongs to/ }])
+  t.same(await call(port, { ca: root.cert, client: world.client('checkout', CHECKOUT_ID) }), { status: 403, body: FORBIDDEN })
 })
 
 t.test('an explicit trustDomain names the trust domain of files.bundle', async (t) => {

@@ -8,7 +8,7 @@ t.test('a canonical ID parses into its trust domain and path', async (t) => {
   t.equal(id.trustDomain, 'example.org')
   t.equal(id.path, '/ns/prod/sa/checkout')
   t.equal(id.toString(), 'spiffe://example.org/ns/prod/sa/checkout')
-  t.equal(JSON.stringify({ id }), '{"id":"spiffe://example.org/ns/prod/sa/checkout"}')
+  t.equal(JSON.stringify(id), '{"trustDomain":"example.org","path":"/ns/prod/sa/checkout"}')
   t.ok(Object.isFrozen(id))
 })
 
