@@ -142,3 +142,17 @@ export {
   type JwtIssuerOptions,
   type JwtRouteConfig,
 } from './schemas/jwt.js'
+export { InvalidSpiffeIdError, MtlsRequiredError, MtlsForbiddenError } from './lib/errors.js'
+export { default as mtlsPlugin } from './plugins/mtls/plugin.js'
+export { mtlsServerOptions, type MtlsHttpsOptions } from './plugins/mtls/server-options.js'
+export { parseSpiffeId, SpiffeId, MAX_SPIFFE_ID_BYTES } from './plugins/mtls/spiffe-id.js'
+export { authorizeAny, authorizeID, authorizeOneOf, authorizeMemberOf, type MtlsAuthorizer } from './plugins/mtls/authorizers.js'
+export {
+  MtlsOptionsSchema,
+  MtlsRouteSchema,
+  MtlsServerOptionsSchema,
+  type MtlsOptions,
+  type MtlsRouteConfig,
+  type MtlsServerFiles,
+  type MtlsFiles,
+} from './schemas/mtls.js'

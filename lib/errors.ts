@@ -120,3 +120,11 @@ export const CspNonceOffError = createError(
 
 /** Sent (400) by the CSP report route when a body is not JSON or not a report. */
 export const CspReportInvalidError = createError('FST_RAMPART_CSP_REPORT_INVALID', 'Invalid CSP report', 400)
+/** Thrown by `parseSpiffeId` (and the authorizers built from IDs) for a string that is not a canonical SPIFFE ID. */
+export const InvalidSpiffeIdError = createError('FST_RAMPART_INVALID_SPIFFE_ID', 'Invalid SPIFFE ID: %s', 500)
+
+/** Sent (401) when a request has no client certificate, or one the TLS layer did not authenticate. */
+export const MtlsRequiredError = createError('FST_RAMPART_MTLS_REQUIRED', 'A trusted client certificate is required', 401)
+
+/** Sent (403) when the client certificate is authenticated but its SPIFFE ID is refused. */
+export const MtlsForbiddenError = createError('FST_RAMPART_MTLS_FORBIDDEN', 'The client certificate is not authorized for this resource', 403)

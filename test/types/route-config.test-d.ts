@@ -2,6 +2,7 @@
 // to compile, so a loosened type breaks the build.
 import Fastify, { type FastifyContextConfig, type RouteShorthandOptions } from 'fastify'
 import { type CspDirectives, type HeadersOptions, headersPlugin, securityPlugin, trustedHostPlugin, corsPlugin, rateLimitPlugin, cspReportRoute } from '../../index.js'
+import { authorizeAny, authorizeID, mtlsPlugin, type SpiffeId } from '../../index.js'
 
 const app = Fastify()
 await app.register(securityPlugin, { headers: { frameOptions: 'SAMEORIGIN', hsts: { maxAge: 600 } } })
@@ -127,3 +128,16 @@ export const tenantFramesString: FastifyContextConfig = { security: { headers: {
 await app.register(corsPlugin, { origins: [], originMatcher: async (origin: string) => origin === 'https://t.example', originMatcherTimeout: 500, originMatcherCache: { ttl: 1000 }, cacheControl: 'max-age=600' })
 export const routePreflightCache: FastifyContextConfig = { security: { cors: { cacheControl: 'max-age=60' } } }
 await cspReportRoute(app, { path: '/csp', bodyLimit: 4096, logInterval: '1s', level: 'info' })
+// mtls
+await app.register(mtlsPlugin, { authorize: authorizeAny(), trustBundles: { 'example.org': '-----BEGIN CERTIFICATE-----' } })
+await app.register(mtlsPlugin, { authorize: (id, chain) => id.memberOf('example.org') && chain.length > 0, files: { cert: 'a', key: 'b', bundle: 'c' }, watch: true })
+// @ts-expect-error authorize is required
+await app.register(mtlsPlugin, { trustBundles: {} })
+export const mtlsOff: FastifyContextConfig = { security: { mtls: false } }
+export const mtlsOwn: FastifyContextConfig = { security: { mtls: { authorize: authorizeID('spiffe://example.org/a') } } }
+// @ts-expect-error mtls: true is not allowed (false or { authorize })
+export const mtlsOn: FastifyContextConfig = { security: { mtls: true } }
+app.get('/whoami', async (request) => {
+  const id: SpiffeId | null = request.spiffeId
+  return id?.trustDomain
+})
