@@ -150,14 +150,18 @@ export function installSecurityKeyCheck (fastify: FastifyInstance): void {
     if (problems.length > 0) throw invalidRouteConfig(routeName(routeOptions), problems)
     seen.push(routeOptions)
   })
-  fastify.addHook('onReady', async function rampartSecurityKeysExamined () {
+  fastify.addHook('onReady', async function rampartSecurityKeysExamined (this: FastifyInstance) {
     const problems: string[] = []
+    const routes: string[] = []
     for (const routeOptions of seen) {
+      // A later onRoute hook may have refused the route after the checker saw it.
+      if (!added(this, routeOptions)) continue
       const security = (routeOptions.config as { security: Record<string, unknown> }).security
       const done = examined.get(routeOptions)
       for (const key of Object.keys(security)) {
         const value = security[key]
         if (value === undefined || value === false || done?.has(key) === true) continue
+        routes.push(routeName(routeOptions))
         problems.push(
           `${routeName(routeOptions)}: config.security.${key} was never read: its plugin was registered after this route was added; \`await app.register(...)\` each fastify-rampart plugin before adding routes`
         )
@@ -165,8 +169,13 @@ export function installSecurityKeyCheck (fastify: FastifyInstance): void {
     }
     // Routes seen again by a parent's checker are reported once.
     seen.length = 0
-    if (problems.length > 0) throw invalidRouteConfig('(several routes)', [...new Set(problems)])
+    if (problems.length > 0) throw invalidRouteConfig([...new Set(routes)].join(', '), [...new Set(problems)])
   })
+}
+
+function added (fastify: FastifyInstance, routeOptions: RouteOptions): boolean {
+  const method = Array.isArray(routeOptions.method) ? routeOptions.method[0] : routeOptions.method
+  return fastify.hasRoute({ method: method as 'GET', url: routeOptions.url, constraints: routeOptions.constraints })
 }
 
 /** Problems with the `security` container itself: not an object, or unknown keys (with a "did you mean"). */

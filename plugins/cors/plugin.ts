@@ -24,7 +24,7 @@ function pathOf (url: string): string {
   return query === -1 ? url : url.slice(0, query)
 }
 
-function resolve (input: unknown, path: string, problems: string[]): CorsPolicy | undefined {
+export function resolve (input: unknown, path: string, problems: string[]): CorsPolicy | undefined {
   const before = problems.length
   const options = collectOptions<ResolvedCors>(CorsOptionsSchema, input, path, problems)
   if (problems.length > before) return undefined
