@@ -61,7 +61,8 @@ function body (answer: Answerer, request: FastifyRequest, context: RateLimitErro
   if (answer.errorResponse === undefined) return fallback
   const shaped = safely(answer, request, 'errorResponse', answer.errorResponse, request, context)
   if (shaped === undefined) return fallback
-  if (typeof shaped === 'string') return [shaped, answer.errorContentType]
+  // A string is a body as it is: plain text, unless a content type was chosen.
+  if (typeof shaped === 'string') return [shaped, answer.errorContentType === JSON_TYPE ? 'text/plain; charset=utf-8' : answer.errorContentType]
   try {
     return [JSON.stringify(shaped), answer.errorContentType]
   } catch (err) {
