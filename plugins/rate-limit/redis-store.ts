@@ -57,6 +57,7 @@ if raw then
   end
 end
 if used + cost <= limit then
+  local left = math.min(limit, math.max(0, limit - used - cost))
   if cost >= 0 then
     at[#at + 1] = now
     cs[#cs + 1] = cost
@@ -74,13 +75,13 @@ if used + cost <= limit then
   end
   if #at == 0 then
     redis.call('DEL', KEYS[1])
-    return { 1, math.max(0, limit - used - cost), 0, 0 }
+    return { 1, left, 0, 0 }
   end
   local parts = {}
   for i = 1, #at do parts[i] = at[i] .. ':' .. cs[i] end
   local reset = at[#at] + window - now
   redis.call('SET', KEYS[1], table.concat(parts, ','), 'PX', reset)
-  return { 1, math.max(0, limit - used - cost), reset, 0 }
+  return { 1, left, reset, 0 }
 end
 local need = used + cost - limit
 local freed = 0

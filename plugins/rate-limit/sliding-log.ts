@@ -32,7 +32,7 @@ export function decideLog (stored: Log | undefined, now: number, params: GcraPar
       decision: {
         allowed: true,
         debtMs: 0,
-        remaining: Math.max(0, limit - used - cost),
+        remaining: Math.min(limit, Math.max(0, limit - used - cost)),
         resetMs: Math.max(0, newest + windowMs - now),
         retryAfterMs: 0,
       },
