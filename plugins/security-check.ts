@@ -46,8 +46,8 @@ function withoutRegExpOrigins (cors: unknown, problems: string[]): unknown {
       problems.push(`cors.origins[${i}]: a regular expression is not accepted (unanchored ones match lookalike origins); list exact origins or "https://*.example.com" patterns, and use originMatcher (a function) for anything else`)
     }
   })
-  const rest = origins.filter((o) => !(o instanceof RegExp))
-  return { ...cors, origins: rest.length > 0 ? rest : ['https://placeholder.invalid'] }
+  // Stand-ins keep the other entries' indexes, so their problems name the right entry.
+  return { ...cors, origins: origins.map((o, i) => (o instanceof RegExp ? `https://regexp-${i}.invalid` : o)) }
 }
 
 /** Checks securityPlugin's own object and every plugin's options; returns what to register. */

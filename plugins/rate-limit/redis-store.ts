@@ -132,14 +132,15 @@ export class RedisStore implements RateLimitStore {
   readonly #timeoutMs: number
 
   constructor (options: RedisStoreOptions) {
-    // Our own client's commandTimeout equals the bound, and every call is
-    // also wrapped in withTimeout: with auto-pipelining a command can queue
-    // behind a batch that is already timing out, and its own timer would
-    // only start when that batch fails (up to twice the bound).
+    // Every call, on our client or yours, is wrapped in withTimeout: with
+    // auto-pipelining a command can queue behind a batch that is already
+    // timing out, and the client's own timer would only start when that
+    // batch fails (measured: up to twice the bound).
     this.#connection = connectRedis(options.redis, {
       log: options.log ?? SILENT,
       purpose: 'rate limit',
-      options: { commandTimeout: options.timeoutMs },
+      // ioredis's own timer only cleans up; withTimeout is the bound.
+      options: { commandTimeout: options.timeoutMs + 100 },
     })
     this.client = this.#connection.client as LimiterClient
     this.#prefix = options.prefix
