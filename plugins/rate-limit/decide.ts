@@ -17,7 +17,6 @@ export function pickBucket (route: RouteLimit, tier: string | undefined): Bucket
   return route.tiers.get(tier) ?? route.bucket
 }
 
-
 /**
  * The decision the response headers describe when both an IP and a principal
  * bucket were checked: a refusal, else the one with fewer requests left.

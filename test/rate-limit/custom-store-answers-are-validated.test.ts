@@ -1,5 +1,5 @@
 import Fastify from 'fastify'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { rateLimitPlugin, type RateLimitStore } from '../../index.js'
 import { validDecision } from '../../plugins/rate-limit/store.js'
 import { captureLogs } from '../helpers.js'
@@ -7,7 +7,7 @@ import { limitHeaders } from './helpers.js'
 
 const good = { allowed: true, debtMs: 0, remaining: 4, resetMs: 1500, retryAfterMs: 0 }
 
-async function answerOf (t: Parameters<Parameters<typeof t.test>[1]>[0], answer: () => unknown) {
+async function answerOf (t: Test, answer: () => unknown) {
   const { stream, lines } = captureLogs()
   const app = Fastify({ logger: { stream, level: 'warn' } })
   t.teardown(() => app.close())
