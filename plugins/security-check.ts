@@ -9,7 +9,7 @@ import Type from 'typebox'
 import { Compile } from 'typebox/compile'
 import { isPlainObject, mergeOver } from '../lib/copy.js'
 import { collectOptions, kindOf, withoutDefaults, withoutRegisterKeys } from '../lib/options.js'
-import { explainRouteConfig, routeName, securityContainerProblems, unknownKeyProblems } from '../lib/route-config.js'
+import { explainRouteConfig, routeName, unknownKeyProblems } from '../lib/route-config.js'
 import { trustProxyOf } from '../lib/trust-proxy.js'
 import { CorsRouteSchema } from '../schemas/cors.js'
 import { HeadersOptionsSchema } from '../schemas/headers.js'
@@ -60,15 +60,14 @@ export function checkSecurityOptions (fastify: FastifyInstance, options: unknown
   }
   const known: Record<string, unknown> = {}
   for (const key of Object.keys(input)) if (PLUGIN_KEYS.includes(key)) known[key] = input[key]
-  const before = problems.length
   collectOptions(SecurityOptionsSchema, known, '', problems)
   problems.push(...unknownKeyProblems(Object.keys(input), PLUGIN_KEYS, ''))
-  if (problems.length > before) return plan
-
-  plan.headers = input.headers ?? {}
-  plan.trustedHost = input.trustedHost
-  plan.cors = input.cors
-  plan.rateLimit = input.rateLimit ?? {}
+  // A slot that is neither false nor an object was reported above; the other plugins are still checked.
+  const slot = (value: unknown, fallback: unknown) => (value === undefined ? fallback : value === false || isPlainObject(value) ? value : false)
+  plan.headers = slot(input.headers, {})
+  plan.trustedHost = slot(input.trustedHost, undefined)
+  plan.cors = slot(input.cors, undefined)
+  plan.rateLimit = slot(input.rateLimit, {})
   if (on(plan.trustedHost)) {
     const start = problems.length
     const resolved = collectOptions<TrustedHostOptions>(TrustedHostOptionsSchema, plan.trustedHost, 'trustedHost', problems)
@@ -98,9 +97,9 @@ const HeadersRouteCheck = Compile(Type.Union([Type.Literal(false), withoutDefaul
 export function routeConfigProblems (plan: Plan, routeOptions: RouteOptions, groups: Map<string, string>): string[] {
   const security = (routeOptions.config as { security?: unknown } | undefined)?.security
   if (security === undefined) return []
-  const problems = securityContainerProblems(security)
-  if (problems.length > 0) return problems
+  // The key checker (lib/route-config.ts) runs first and has refused a malformed container.
   const own = security as Record<string, unknown>
+  const problems: string[] = []
   if (own.trustedHost !== undefined && on(plan.trustedHost)) {
     const path = 'config.security.trustedHost'
     if (!TrustedHostRouteCheck.Check(own.trustedHost)) explainRouteConfig(TrustedHostRouteSchema, own.trustedHost, path, problems)

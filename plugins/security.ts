@@ -68,7 +68,7 @@ async function securityPlugin (fastify: FastifyInstance, options: SecurityOption
     {
       trustedHost: on(trustedHost),
       cors: on(cors),
-      rateLimit: rateLimit === false ? false : rateLimit.store === undefined ? 'memory' : 'redis',
+      rateLimit: rateLimit !== false,
       headers: headers !== false,
     },
     'fastify-rampart: security plugins registered'

@@ -41,6 +41,7 @@ export class Limiter {
   readonly #external: RateLimitStore | undefined
   readonly #timeoutMs: number
   readonly #onStoreError: 'memory' | 'open' | 'closed'
+  readonly #log: FastifyBaseLogger
   readonly #errors = createLogLimiter(LOG_INTERVAL_MS)
   #downUntil = 0
 
@@ -56,6 +57,7 @@ export class Limiter {
     this.#external = options.redis ?? options.custom
     this.#timeoutMs = options.timeoutMs
     this.#onStoreError = options.onStoreError
+    this.#log = options.log
   }
 
   /** One check (or, with a negative cost, a reward) of `key` in `bucket`. Synchronous on the memory path. */
@@ -99,7 +101,8 @@ export class Limiter {
     this.#downUntil = Date.now() + BREAKER_MS
     const suppressed = this.#errors.take()
     if (suppressed >= 0) {
-      request.log.warn({ err, onStoreError: this.#onStoreError, suppressed }, 'fastify-rampart: the rate-limit store failed')
+      // A manual check may pass a request-like object without a logger.
+      ;(request.log ?? this.#log).warn({ err, onStoreError: this.#onStoreError, suppressed }, 'fastify-rampart: the rate-limit store failed')
     }
     return this.#fallback(key, bucket, cost)
   }

@@ -222,7 +222,8 @@ async function rateLimitPlugin (fastify: FastifyInstance, options: RateLimitOpti
   }
 
   function afterPrincipal (request: FastifyRequest, reply: FastifyReply, done: Done, bucket: Bucket, id: string, outcome: Outcome): void {
-    const ip = (request as Marked)[kIp] ?? OPEN
+    // Set by the IP check, which always runs first.
+    const ip = (request as Marked)[kIp] as Outcome
     if (apply(request, reply, bucket, outcome, binding(ip, outcome) === 'principal', 'principal', id)) done()
   }
 

@@ -151,8 +151,9 @@ export function resolveRateLimit (input: unknown, trustProxyAll: boolean, proble
 const RouteConfigCheck = Compile(RateLimitRouteSchema)
 
 /**
- * One route's `config.security.rateLimit` → its limit (null: not limited;
- * undefined: the plugin default). `groups` remembers each group's shape so
+ * One route's `config.security.rateLimit` (given: the caller skips routes
+ * without one) → its limit (null: not limited; undefined: the config was
+ * refused, see `problems`). `groups` remembers each group's shape so
  * routes sharing a bucket agree on it.
  */
 export function resolveRouteLimit (
@@ -162,7 +163,6 @@ export function resolveRouteLimit (
   groups: Map<string, string>,
   problems: string[]
 ): RouteLimit | null | undefined {
-  if (own === undefined) return settings.defaultRoute
   const path = 'config.security.rateLimit'
   if (!RouteConfigCheck.Check(own)) {
     explainRouteConfig(RateLimitRouteSchema, own, path, problems)
