@@ -82,3 +82,10 @@ export const limitLateHook: FastifyContextConfig = { security: { rateLimit: { ho
 export const typed: HeadersOptions = { permissionsPolicy: { camera: ['self'] } }
 // @ts-expect-error unknown Permissions-Policy feature
 export const wrongFeature: HeadersOptions = { permissionsPolicy: { camra: [] } }
+
+// Rate limit: strict buckets, hookReason, the manual-check API and errorResponse are typed.
+export const limitStrict: FastifyContextConfig = { security: { rateLimit: { limit: 5, window: '15m', strict: true, hookReason: 'mTLS' } } }
+await app.register(rateLimitPlugin, { global: false, buckets: { login: { limit: 5, window: '15m', strict: true } }, errorResponse: (_request, context) => ({ status: context.statusCode }) })
+export const consumed: Promise<{ allowed: boolean }> = app.rateLimit.consume({} as never, { bucket: 'login', cost: 1 })
+// @ts-expect-error strict is a boolean
+export const strictTypo: FastifyContextConfig = { security: { rateLimit: { strict: 'yes' } } }
