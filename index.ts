@@ -156,3 +156,7 @@ export {
   type MtlsServerFiles,
   type MtlsFiles,
 } from './schemas/mtls.js'
+export type { RateLimitApi, RateLimitCheckOptions, RateLimitResult } from './plugins/rate-limit/plugin.js'
+export type { RateLimitErrorContext } from './schemas/rate-limit.js'
+export { SlidingLogStore, decideLog as slidingLogDecide } from './plugins/rate-limit/sliding-log.js'
+export { declareSecurityKey } from './lib/route-config.js'

@@ -1,15 +1,17 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import { checkOptions } from '../lib/options.js'
+import { invalidOptions, invalidRouteConfig } from '../lib/errors.js'
+import { declareSecurityKey, installSecurityKeyCheck, routeName } from '../lib/route-config.js'
 import type { CorsOptions } from '../schemas/cors.js'
 import type { HeadersOptions } from '../schemas/headers.js'
 import type { RateLimitOptions } from '../schemas/rate-limit.js'
-import { type SecurityOptions, SecurityOptionsSchema } from '../schemas/security.js'
+import type { SecurityOptions } from '../schemas/security.js'
 import type { TrustedHostOptions } from '../schemas/trusted-host.js'
 import corsPlugin from './cors/plugin.js'
 import headersPlugin from './headers/plugin.js'
 import { rateLimitHeaderNames } from './rate-limit/buckets.js'
-import rateLimitPlugin from './rate-limit/plugin.js'
+import rateLimitPlugin, { preflightLimitHook } from './rate-limit/plugin.js'
+import { checkSecurityOptions, routeConfigProblems } from './security-check.js'
 import trustedHostPlugin from './trusted-host/plugin.js'
 
 function on<T> (value: T | false | undefined): value is T {
@@ -18,29 +20,56 @@ function on<T> (value: T | false | undefined): value is T {
 
 /**
  * Registers the suite from one options object, in a fixed order: the host
- * check first (onRequest), then CORS (preflights before auth hooks), then
- * the rate limit; headers are written in onSend, so they also land on the
- * answers the other plugins give (400, 403, 429, 503).
+ * check first (onRequest), then the preflight count of the rate limit, then
+ * CORS (preflights answered before auth hooks), then the rate limit (its IP
+ * bucket in onRequest, before any auth hook registered later can answer);
+ * headers are written in onSend, so they also land on the answers the other
+ * plugins give (400, 403, 429, 503).
+ *
+ * Every problem of every plugin's options is listed in one error, and each
+ * route's config.security is checked under all its keys at once.
  */
 async function securityPlugin (fastify: FastifyInstance, options: SecurityOptions): Promise<void> {
-  const checked = checkOptions<SecurityOptions>(SecurityOptionsSchema, options, '')
-  if (on(checked.trustedHost)) await fastify.register(trustedHostPlugin, options.trustedHost as TrustedHostOptions)
-  if (on(checked.cors)) {
-    const cors = options.cors as CorsOptions
-    // Scripts can read the limit and Retry-After only if CORS exposes them.
-    const exposed = checked.rateLimit === false
-      ? cors.exposedHeaders
-      : [...new Set([...(cors.exposedHeaders ?? []), ...rateLimitHeaderNames((options.rateLimit || {}).headers)])]
-    await fastify.register(corsPlugin, { ...cors, exposedHeaders: exposed })
+  const problems: string[] = []
+  const plan = checkSecurityOptions(fastify, options, problems)
+  if (problems.length > 0) throw invalidOptions(problems)
+  // Before any plugin: a route naming a plugin that is off is refused too.
+  installSecurityKeyCheck(fastify)
+  const groups = new Map<string, string>()
+  fastify.addHook('onRoute', function rampartSecurityRoute (routeOptions: RouteOptions) {
+    const routeProblems = routeConfigProblems(plan, routeOptions, groups)
+    if (routeProblems.length > 0) throw invalidRouteConfig(routeName(routeOptions), routeProblems)
+  })
+
+  const trustedHost = plan.trustedHost as TrustedHostOptions | false | undefined
+  const cors = plan.cors as CorsOptions | false | undefined
+  const rateLimit = plan.rateLimit as RateLimitOptions | false
+  const headers = plan.headers as HeadersOptions | false
+  if (on(trustedHost)) {
+    await fastify.register(trustedHostPlugin, trustedHost)
+    declareSecurityKey(fastify, 'trustedHost')
   }
-  if (checked.rateLimit !== false) await fastify.register(rateLimitPlugin, (options.rateLimit || {}) as RateLimitOptions)
-  if (checked.headers !== false) await fastify.register(headersPlugin, (options.headers || {}) as HeadersOptions)
+  if (on(cors)) {
+    // CORS answers preflights in its onRequest hook: count them first.
+    if (rateLimit !== false) fastify.addHook('onRequest', preflightLimitHook(fastify))
+    // Scripts can read the limit and Retry-After only if CORS exposes them.
+    const exposed = rateLimit === false
+      ? cors.exposedHeaders
+      : [...new Set([...(cors.exposedHeaders ?? []), ...rateLimitHeaderNames(rateLimit.headers)])]
+    await fastify.register(corsPlugin, { ...cors, exposedHeaders: exposed })
+    declareSecurityKey(fastify, 'cors')
+  }
+  if (rateLimit !== false) await fastify.register(rateLimitPlugin, rateLimit)
+  if (headers !== false) {
+    await fastify.register(headersPlugin, headers)
+    declareSecurityKey(fastify, 'headers')
+  }
   fastify.log.debug(
     {
-      trustedHost: on(checked.trustedHost),
-      cors: on(checked.cors),
-      rateLimit: checked.rateLimit === false ? false : (options.rateLimit || {}).store === undefined ? 'memory' : 'redis',
-      headers: checked.headers !== false,
+      trustedHost: on(trustedHost),
+      cors: on(cors),
+      rateLimit: rateLimit !== false,
+      headers: headers !== false,
     },
     'fastify-rampart: security plugins registered'
   )

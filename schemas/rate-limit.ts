@@ -32,7 +32,7 @@ function integersUpTo (max: number): string {
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 const CAPPED_DURATION = `^(?:${Object.entries(UNIT_MS).map(([unit, ms]) => `${integersUpTo(MAX_WINDOW_MS / ms)}${unit}`).join('|')})$`
-const DURATION_MESSAGE = "must be integer or a duration like '30s', '15m', '1h', '1d', at most 365 days"
+const DURATION_MESSAGE = "must be a positive number of milliseconds or a duration like '30s', '15m', '1h', '1d', at most 365 days"
 
 /** Milliseconds, or a string such as `'30s'`, `'1m'`, `'15m'`, `'1h'`, `'1d'`; at most 365 days. */
 const Duration = Type.Union(
@@ -52,6 +52,24 @@ const Limits = {
   window: Duration,
   /** Requests that may come at once; default: `limit`. */
   burst: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_BURST })),
+  /** A sliding log instead of GCRA: at most `limit` in any `window` (limit ≤ 1000). */
+  strict: Type.Optional(Type.Boolean()),
+}
+
+const HookName = Type.Union([Type.Literal('onRequest'), Type.Literal('preParsing'), Type.Literal('preValidation'), Type.Literal('preHandler')])
+const Fn = <T>(signature: string) => Type.Unsafe<T>({ type: 'function', errorMessage: `must be a function ${signature}` })
+
+/** What `errorResponse` is told about the refusal it shapes. */
+export interface RateLimitErrorContext {
+  statusCode: 429 | 503
+  code: 'FST_RAMPART_RATE_LIMITED' | 'FST_RAMPART_RATE_LIMIT_UNAVAILABLE'
+  /** The body rampart would send. */
+  defaultBody: { statusCode: number; code: string; error: string; message: string }
+  /** Seconds until a retry may pass (the Retry-After value). */
+  retryAfter: number
+  /** The refusing bucket's name and limit; absent on a 503. */
+  bucket?: string
+  limit?: number
 }
 
 const RedisClient: TUnsafe<Redis | string> = Type.Unsafe<Redis | string>({
@@ -64,12 +82,30 @@ export const RateLimitOptionsSchema = Type.Object(
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIMIT, default: 100 })),
     window: Type.Optional(Type.Union(Duration.anyOf, { default: '1m', errorMessage: DURATION_MESSAGE })),
     burst: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_BURST })),
+    /** The plugin-wide bucket as a sliding log: at most `limit` in any `window`. */
+    strict: Type.Optional(Type.Boolean({ default: false })),
+    /** `false`: only routes with `config.security.rateLimit` are limited. */
+    global: Type.Optional(Type.Boolean({ default: true })),
+    /** Named buckets for `fastify.rateLimit.consume(request, { bucket })` (say, failed logins only). */
+    buckets: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }), Type.Object(Limits, { additionalProperties: false }))),
+    /** Replaces the IP as the client key (a tenant id, say). Never read client-supplied headers such as X-Forwarded-For here. */
+    keyGenerator: Type.Optional(RequestFn<string>('string')),
+    /** Called for each counted request that passed: (request, key). */
+    onExceeding: Type.Optional(Fn<(request: FastifyRequest, key: string) => void>('(request, key) => void')),
+    /** Called for each refused request: (request, key). */
+    onExceeded: Type.Optional(Fn<(request: FastifyRequest, key: string) => void>('(request, key) => void')),
+    /** Shapes the 429 / 503 body; status and headers stay rampart's. */
+    errorResponse: Type.Optional(Fn<(request: FastifyRequest, context: RateLimitErrorContext) => unknown>('(request, context) => body')),
+    /** Content-Type of bodies errorResponse returns, e.g. 'application/problem+json'. */
+    errorContentType: Type.Optional(Type.String({ minLength: 1, default: 'application/json; charset=utf-8' })),
+    /** Units a CORS preflight costs on the IP bucket; 0 exempts preflights. */
+    preflightCost: Type.Optional(Type.Integer({ minimum: 0, default: 1 })),
+    /** Why your principal is known in onRequest (an auth hook registered before the limiter); required to combine principal with hook: 'onRequest'. */
+    principalHookReason: Type.Optional(Type.String({ minLength: 1 })),
     /** Name in RateLimit / RateLimit-Policy for the plugin-wide bucket. */
     name: Type.Optional(Type.String({ ...Name, default: 'default' })),
     /** Where the check runs; default `onRequest`, or `preHandler` when `principal` is set (after authentication). */
-    hook: Type.Optional(
-      Type.Union([Type.Literal('onRequest'), Type.Literal('preParsing'), Type.Literal('preValidation'), Type.Literal('preHandler')])
-    ),
+    hook: Type.Optional(HookName),
     /** Token / user / API key id of an authenticated request, or undefined: each principal gets its own bucket too. */
     principal: Type.Optional(RequestFn<string | undefined>('string | undefined')),
     tiers: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }), Type.Object(Limits, { additionalProperties: false }))),
@@ -121,10 +157,12 @@ export const RateLimitRouteSchema = Type.Union([
       cost: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_BURST })),
       /** Routes with the same group share one bucket. */
       group: Type.Optional(Name),
-      /** Check in this hook for this route (e.g. preHandler, after the route's own auth). */
-      hook: Type.Optional(
-        Type.Union([Type.Literal('onRequest'), Type.Literal('preParsing'), Type.Literal('preValidation'), Type.Literal('preHandler')])
-      ),
+      /** A sliding log for this route's own bucket: at most `limit` in any `window`. */
+      strict: Type.Optional(Type.Boolean()),
+      /** Check the principal bucket (or, without principal, the whole check) in this hook (e.g. preHandler, after the route's own auth). */
+      hook: Type.Optional(HookName),
+      /** Why this route's principal is known in onRequest; required for hook: 'onRequest' with a principal. */
+      hookReason: Type.Optional(Type.String({ minLength: 1 })),
     },
     { additionalProperties: false }
   ),

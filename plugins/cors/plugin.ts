@@ -58,6 +58,14 @@ function resolveOptions (input: unknown, path: string, problems: string[]): Reso
   return problems.length > before ? undefined : options
 }
 
+/** Options in, policy out, every problem pushed: securityPlugin checks every plugin at once with this. */
+export function resolve (input: unknown, path: string, problems: string[]): CorsPolicy | undefined {
+  const options = resolveOptions(input, path, problems)
+  if (options === undefined) return undefined
+  // Only the problems matter here; the real (possibly async) matcher is wrapped when the plugin registers.
+  return resolvePolicy({ ...options, originMatcher: options.originMatcher === undefined ? undefined : () => false }, path, problems)
+}
+
 /** A route's exposedHeaders replaces the plugin's list, except for the rate-limit names (see RATE_LIMIT_HEADERS). */
 function withRateLimitHeaders (own: string[], plugin: string[]): string[] {
   const listed = new Set(own.map((h) => h.toLowerCase()))

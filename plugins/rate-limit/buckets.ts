@@ -7,10 +7,14 @@ export interface Bucket {
   name: string
   params: GcraParams
   cost: number
+  /** A sliding log (at most `limit` in any window) instead of GCRA. */
+  strict: boolean
   /** `"name";q=<limit>;w=<seconds>` (IETF httpapi ratelimit-headers). */
   policy: string
   /** The limit, as text for X-RateLimit-Limit. */
   limitText: string
+  /** The window in whole seconds (what a request that can never pass is told to wait). */
+  windowSeconds: number
   /** `"name"`, the start of every RateLimit value. */
   nameField: string
   /** Store key prefixes for the IP and principal buckets. */
@@ -22,26 +26,52 @@ export interface LimitInput {
   limit: number
   window: number | string
   burst?: number | undefined
+  strict?: boolean | undefined
 }
+
+/** A sliding log keeps one entry per passed request: bounded, so strict limits are small. */
+export const STRICT_MAX_LIMIT = 1000
 
 /** sf-string: `"` and `\` escaped (RFC 9651 §3.3.3). */
 function sfString (value: string): string {
   return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`
 }
 
-export function makeBucket (name: string, limits: LimitInput, cost: number, path: string, problems: string[]): Bucket {
+export function makeBucket (name: string, limits: LimitInput, cost: number): Bucket {
   const windowMs = toMs(limits.window)
   const burst = limits.burst ?? limits.limit
-  if (cost > burst) problems.push(`${path}.cost: must not exceed the burst (${burst}), or no request could ever pass`)
   return {
     name,
     params: { limit: limits.limit, windowMs, burst },
     cost,
+    strict: limits.strict === true,
     policy: `${sfString(name)};q=${limits.limit};w=${Math.ceil(windowMs / 1000)}`,
     limitText: String(limits.limit),
+    windowSeconds: Math.max(1, Math.ceil(windowMs / 1000)),
     nameField: sfString(name),
     ipPrefix: `${name}|ip|`,
     principalPrefix: `${name}|principal|`,
+  }
+}
+
+/** The same bucket charged another cost per request. */
+export function withCost (bucket: Bucket, cost: number): Bucket {
+  return { ...bucket, cost }
+}
+
+/** The most units one request may ever use in this bucket: its burst (GCRA) or its limit (sliding log). */
+export function capacityOf (bucket: Bucket): number {
+  return bucket.strict ? bucket.params.limit : bucket.params.burst
+}
+
+/** Problems with a strict bucket's limits, pushed with `path`. */
+export function strictProblems (limits: LimitInput, path: string, problems: string[]): void {
+  if (limits.strict !== true) return
+  if (limits.limit > STRICT_MAX_LIMIT) {
+    problems.push(`${path}.limit: must be at most ${STRICT_MAX_LIMIT} with strict (a sliding log keeps one entry per request); use GCRA (strict: false) for larger limits`)
+  }
+  if (limits.burst !== undefined) {
+    problems.push(`${path}.burst: has no meaning with strict (at most limit requests pass in any window); remove it`)
   }
 }
 

@@ -37,7 +37,8 @@ const EPSILON = 1e-6
 export function decide (debtBeforeMs: number, params: GcraParams, cost: number): GcraDecision {
   const interval = intervalMs(params)
   const capacity = interval * params.burst
-  const debt = debtBeforeMs + interval * cost
+  // A reward (negative cost) pays debt back, never below an empty bucket.
+  const debt = Math.max(0, debtBeforeMs + interval * cost)
   if (debt <= capacity + EPSILON) {
     return {
       allowed: true,

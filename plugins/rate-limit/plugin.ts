@@ -1,37 +1,25 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import { Compile } from 'typebox/compile'
-import { type AddressMatcher, compileAddresses, ipKey } from '../../lib/client-ip.js'
-import { invalidOptions, invalidRouteConfig, RateLimitedError, RateLimitUnavailableError } from '../../lib/errors.js'
+import { ipKey } from '../../lib/client-ip.js'
+import { invalidOptions, invalidRouteConfig } from '../../lib/errors.js'
 import { createLogLimiter } from '../../lib/log-limiter.js'
-import { collectOptions, withoutRegisterKeys } from '../../lib/options.js'
-import { addRouteHook, attachToRoute, explainRouteConfig, routeName, routeSecurityConfig } from '../../lib/route-config.js'
+import { withoutRegisterKeys } from '../../lib/options.js'
+import { addRouteHook, attachToRoute, declareSecurityKey, routeName, routeSecurityConfig } from '../../lib/route-config.js'
 import { trustProxyOf } from '../../lib/trust-proxy.js'
-import { type RateLimitOptions, RateLimitOptionsSchema, RateLimitRouteSchema } from '../../schemas/rate-limit.js'
-import { type Bucket, makeBucket, rateLimitValue } from './buckets.js'
-import type { GcraDecision } from './gcra.js'
-import { MemoryStore } from './memory-store.js'
+import type { RateLimitOptions } from '../../schemas/rate-limit.js'
+import { type Answerer, safely, secondsOf, sendLimited, sendUnavailable, writeHeaders } from './answer.js'
+import type { Bucket } from './buckets.js'
+import { binding, CLOSED, OPEN, type Outcome, pickBucket } from './decide.js'
+import { Limiter } from './limiter.js'
 import { RedisStore } from './redis-store.js'
-import type { RateLimitStore } from './store.js'
-import { withTimeout } from '../../lib/with-timeout.js'
-import type { Redis } from 'ioredis'
+import { type HookName, resolveRateLimit, type RouteLimit, type Settings } from './resolve.js'
 
-type Resolved = Required<Omit<RateLimitOptions, 'burst' | 'hook' | 'principal' | 'tiers' | 'tier' | 'allowList' | 'store' | 'now'>> &
-  Pick<RateLimitOptions, 'burst' | 'hook' | 'principal' | 'tiers' | 'tier' | 'allowList' | 'now'> & {
-    store?: { redis?: Redis | string; custom?: RateLimitStore; prefix: string; timeoutMs: number }
-  }
+/** How long registration waits for Redis to connect before starting without it. */
+const STARTUP_WAIT_MS = 2000
+const LOG_INTERVAL_MS = 10_000
 
-interface RouteLimit {
-  bucket: Bucket
-  /** Tier name → bucket, for routes on the plugin-wide limit. */
-  tiers: Map<string, Bucket> | undefined
-  /** Set when the route checks in another hook than the plugin's (a route-level hook then does it). */
-  ownHook?: boolean
-}
-
-type HookName = 'onRequest' | 'preParsing' | 'preValidation' | 'preHandler'
-
-type Check = (request: FastifyRequest, reply: FastifyReply, done: () => void) => void
+type Done = () => void
+type Check = (request: FastifyRequest, reply: FastifyReply, done: Done) => void
 
 /** preParsing hooks pass the payload stream along; the others only call done. */
 function hookFor (name: HookName, check: Check): Check | ((request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, p: unknown) => void) => void) {
@@ -39,266 +27,287 @@ function hookFor (name: HookName, check: Check): Check | ((request: FastifyReque
   return (request, reply, payload, done) => check(request, reply, () => done(null, payload))
 }
 
-const RouteConfigCheck = Compile(RateLimitRouteSchema)
-const LOG_INTERVAL_MS = 10_000
-/** After a store failure, skip it for this long: no request waits on a store known to be down. */
-const BREAKER_MS = 1000
-/** How long registration waits for Redis to connect before starting without it. */
-const STARTUP_WAIT_MS = 2000
-const OPEN = Symbol('rampart.rateLimit.open')
-const CLOSED = Symbol('rampart.rateLimit.closed')
-type Outcome = GcraDecision | typeof OPEN | typeof CLOSED
+/** A CORS preflight: the browser asking, before the real request, whether it may send it. */
+function isPreflight (request: FastifyRequest): boolean {
+  const headers = request.headers
+  return request.raw.method === 'OPTIONS' && headers.origin !== undefined && headers['access-control-request-method'] !== undefined
+}
 
-const UNAVAILABLE = JSON.stringify({
-  statusCode: 503,
-  code: 'FST_RAMPART_RATE_LIMIT_UNAVAILABLE',
-  error: 'Service Unavailable',
-  message: new RateLimitUnavailableError().message,
-})
+/** What `fastify.rateLimit.consume` / `.reward` answer. */
+export interface RateLimitResult {
+  allowed: boolean
+  /** Requests of cost 1 still allowed now. */
+  remaining: number
+  /** Seconds until a refused request would pass (0 when allowed). */
+  retryAfter: number
+  /** Seconds until the bucket is full again. */
+  reset: number
+  bucket: string
+  limit: number
+  /** Set when the store failed and `onStoreError` decided. */
+  unavailable?: true
+}
 
-function limitedBody (seconds: number): string {
-  return JSON.stringify({
-    statusCode: 429,
-    code: 'FST_RAMPART_RATE_LIMITED',
-    error: 'Too Many Requests',
-    message: new RateLimitedError(seconds).message,
-  })
+export interface RateLimitCheckOptions {
+  /** A name from `buckets`, a route `group`, or the plugin-wide bucket's name (the default). */
+  bucket?: string
+  /** Units to take (consume) or give back (reward); default 1. */
+  cost?: number
+  /** The client key; default: the IP key (or `keyGenerator`'s). */
+  key?: string
+}
+
+/** `fastify.rateLimit`: checks by hand, e.g. count only failed logins. */
+export interface RateLimitApi {
+  consume(request: FastifyRequest, options?: RateLimitCheckOptions): Promise<RateLimitResult>
+  reward(request: FastifyRequest, options?: RateLimitCheckOptions): Promise<RateLimitResult>
+}
+
+// securityPlugin counts preflights before CORS answers them (in onRequest,
+// before the limiter's own hook); it finds this instance's check here.
+const preflightChecks = new WeakMap<FastifyInstance, Check>()
+
+/**
+ * An onRequest hook that charges CORS preflights to the IP bucket of the
+ * rate limiter registered on `fastify` (possibly later): securityPlugin adds
+ * it ahead of the CORS plugin, which answers preflights in its own onRequest.
+ */
+export function preflightLimitHook (fastify: FastifyInstance): Check {
+  return function rampartPreflightLimit (request, reply, done) {
+    const check = preflightChecks.get(fastify)
+    if (check === undefined || !isPreflight(request)) return done()
+    check(request, reply, done)
+  }
 }
 
 async function rateLimitPlugin (fastify: FastifyInstance, options: RateLimitOptions): Promise<void> {
   const problems: string[] = []
-  const resolved = collectOptions<Resolved>(RateLimitOptionsSchema, withoutRegisterKeys(options), 'rateLimit', problems)
-  if (problems.length > 0) throw invalidOptions(problems)
+  const resolved = resolveRateLimit(withoutRegisterKeys(options), trustProxyOf(fastify) === true, problems)
+  if (problems.length > 0 || resolved === undefined) throw invalidOptions(problems)
+  const settings: Settings = resolved
+  declareSecurityKey(fastify, 'rateLimit')
 
-  if (trustProxyOf(fastify) === true && !resolved.acknowledgeTrustAllProxies) {
-    problems.push(
-      "rateLimit: Fastify's trustProxy: true believes every X-Forwarded-For hop, so any client can pick its own IP and escape the limit; set trustProxy to your proxies (e.g. ['10.0.0.0/8'] or a hop count), or set acknowledgeTrustAllProxies if a proxy you control always overwrites the header"
-    )
-  }
-  const defaultBucket = makeBucket(resolved.name, resolved, 1, 'rateLimit', problems)
-  const tierBuckets = new Map<string, Bucket>()
-  for (const [tier, limits] of Object.entries(resolved.tiers ?? {})) {
-    tierBuckets.set(tier, makeBucket(`${resolved.name}.${tier}`, limits, 1, `rateLimit.tiers.${tier}`, problems))
-  }
-  let allowListed: AddressMatcher | ((request: FastifyRequest) => boolean) | undefined
-  let allowListIsFunction = false
-  if (Array.isArray(resolved.allowList)) {
-    allowListed = compileAddresses(resolved.allowList, 'rateLimit.allowList', problems)
-  } else if (resolved.allowList !== undefined) {
-    allowListed = resolved.allowList
-    allowListIsFunction = true
-  }
-  const store = resolved.store
-  if (store !== undefined && (store.redis === undefined) === (store.custom === undefined)) {
-    problems.push('rateLimit.store: set exactly one of redis (a client or a redis:// URL) or custom (a RateLimitStore)')
-  } else if (store?.custom !== undefined && typeof store.custom.consume !== 'function') {
-    problems.push('rateLimit.store.custom: must be an object with a consume(key, params, cost) method')
-  }
-  if (problems.length > 0) throw invalidOptions(problems)
-
-  const defaultRoute: RouteLimit = { bucket: defaultBucket, tiers: tierBuckets.size > 0 ? tierBuckets : undefined }
-  const principal = resolved.principal
-  const tier = resolved.tier
-  const ipv6Prefix = resolved.ipv6Prefix
-  const draft = resolved.headers === 'both' || resolved.headers === 'draft'
-  const legacy = resolved.headers === 'both' || resolved.headers === 'legacy'
-  const logLimiter = createLogLimiter(LOG_INTERVAL_MS)
+  const { principal, tier } = settings
   // Late-bound, so fake timers installed after registration still drive it.
-  const now = resolved.now ?? (() => Date.now())
-
-  const memory = new MemoryStore({
-    maxKeys: resolved.maxKeys,
+  const now = settings.now ?? (() => Date.now())
+  const store = settings.store
+  const redis = store?.redis === undefined
+    ? undefined
+    : new RedisStore({ redis: store.redis, prefix: store.prefix, timeoutMs: store.timeoutMs, log: fastify.log })
+  const limiter = new Limiter({
+    maxKeys: settings.maxKeys,
     now,
-    onFull: () =>
-      fastify.log.error(
-        { maxKeys: resolved.maxKeys },
-        'fastify-rampart: the rate-limit memory store is full of limited clients; new clients are limited until some expire'
-      ),
+    log: fastify.log,
+    redis,
+    custom: store?.custom,
+    timeoutMs: store?.timeoutMs ?? 0,
+    onStoreError: settings.onStoreError,
   })
-  const redis = store?.redis === undefined ? undefined : new RedisStore({ redis: store.redis, prefix: store.prefix, timeoutMs: store.timeoutMs })
-  const external: RateLimitStore | undefined = redis ?? store?.custom
-  const timeoutMs = store?.timeoutMs ?? 0
-  const onStoreError = resolved.onStoreError
-  let downUntil = 0
   if (redis !== undefined) {
     fastify.addHook('onClose', async () => redis.close())
     if (!(await redis.ready(STARTUP_WAIT_MS))) {
-      fastify.log.warn({ onStoreError }, 'fastify-rampart: the rate-limit Redis is not reachable yet; onStoreError applies until it is')
+      fastify.log.warn({ onStoreError: settings.onStoreError }, 'fastify-rampart: the rate-limit Redis is not reachable yet; onStoreError applies until it is')
     }
   }
-
-  function warn (request: FastifyRequest, fields: Record<string, unknown>, message: string): void {
-    const suppressed = logLimiter.take()
-    if (suppressed >= 0) request.log.warn({ ...fields, suppressed }, message)
+  const answer: Answerer = {
+    draft: settings.draft,
+    legacy: settings.legacy,
+    errorResponse: settings.errorResponse,
+    errorContentType: settings.errorContentType,
+    onExceeded: settings.onExceeded,
+    refusals: createLogLimiter(LOG_INTERVAL_MS),
+    callbacks: createLogLimiter(LOG_INTERVAL_MS),
   }
 
-  function fallback (key: string, bucket: Bucket): Outcome {
-    if (onStoreError === 'open') return OPEN
-    if (onStoreError === 'closed') return CLOSED
-    return memory.consume(key, bucket.params, bucket.cost)
-  }
-
-  function storeFailed (request: FastifyRequest, err: unknown, key: string, bucket: Bucket): Outcome {
-    downUntil = Date.now() + BREAKER_MS
-    warn(request, { err, onStoreError }, 'fastify-rampart: the rate-limit store failed')
-    return fallback(key, bucket)
-  }
-
-  function consume (request: FastifyRequest, key: string, bucket: Bucket): Outcome | Promise<Outcome> {
-    if (external === undefined) return memory.consume(key, bucket.params, bucket.cost)
-    // Recently failed: go straight to the fallback; the first request after the pause tries the store again.
-    if (Date.now() < downUntil) return fallback(key, bucket)
-    let result: GcraDecision | Promise<GcraDecision>
-    try {
-      result = external.consume(key, bucket.params, bucket.cost)
-    } catch (err) {
-      return storeFailed(request, err, key, bucket)
-    }
-    if (!(result instanceof Promise)) return result
-    // The Redis store bounds its own calls; a custom one is bounded here.
-    return (external === redis ? result : withTimeout(result, timeoutMs)).catch((err: unknown) => storeFailed(request, err, key, bucket))
-  }
-
-  const pluginHook: HookName = resolved.hook ?? (principal === undefined ? 'onRequest' : 'preHandler')
-
-  // Route limits are resolved when the route is added.
+  // ---- route limits, resolved when the route is added ----
   const kRoute = Symbol('rampart.rateLimit.route')
+  /** Set on a request that must not be checked again later (allow-listed, a counted preflight, or already refused). */
+  const kSettled = Symbol('rampart.rateLimit.settled')
+  /** The IP bucket's outcome, checked in onRequest, for the principal check later. */
+  const kIp = Symbol('rampart.rateLimit.ip')
+  type Marked = FastifyRequest & { [kSettled]?: true; [kIp]?: Outcome }
   let anyRouteLimit = false
   const groups = new Map<string, string>()
 
   fastify.addHook('onRoute', function rampartRateLimitRoute (routeOptions: RouteOptions) {
     const own = routeSecurityConfig(routeOptions, 'rateLimit')
     if (own === undefined) return
-    const path = 'config.security.rateLimit'
     const routeProblems: string[] = []
-    let limit: RouteLimit | null = null
-    if (!RouteConfigCheck.Check(own)) {
-      explainRouteConfig(RateLimitRouteSchema, own, path, routeProblems)
-    } else if (own !== false) {
-      const ownLimits = own.limit !== undefined || own.window !== undefined || own.burst !== undefined
-      if (!ownLimits && own.group === undefined) {
-        // Only a cost: the plugin-wide bucket (and its tiers), charged more.
-        const cost = own.cost ?? 1
-        const retier = (b: Bucket) =>
-          makeBucket(b.name, { limit: b.params.limit, window: b.params.windowMs, burst: b.params.burst }, cost, path, routeProblems)
-        limit = {
-          bucket: retier(defaultBucket),
-          tiers: defaultRoute.tiers && new Map([...defaultRoute.tiers].map(([k, b]) => [k, retier(b)])),
-        }
-      } else {
-        const name = own.group ?? routeName(routeOptions)
-        const limits = { limit: own.limit ?? resolved.limit, window: own.window ?? resolved.window, burst: own.burst ?? (own.limit === undefined ? resolved.burst : undefined) }
-        const bucket = makeBucket(name, limits, own.cost ?? 1, path, routeProblems)
-        if (own.group !== undefined) {
-          const shape = `${bucket.params.limit}/${bucket.params.windowMs}/${bucket.params.burst}`
-          const seen = groups.get(own.group)
-          if (seen !== undefined && seen !== shape) {
-            routeProblems.push(`${path}.group: group "${own.group}" is already used with another limit, window or burst`)
-          }
-          groups.set(own.group, shape)
-        }
-        limit = { bucket, tiers: undefined }
+    const limit = settings.resolveRoute(own, routeName(routeOptions), groups, routeProblems)
+    if (routeProblems.length > 0 || limit === undefined) throw invalidRouteConfig(routeName(routeOptions), routeProblems)
+    if (limit !== null) {
+      const group = (own as { group?: string }).group
+      if (group !== undefined && !settings.named.has(group)) settings.named.set(group, limit.bucket)
+      // This route checks later in its own hook (after its own auth, say); the plugin-wide later hook skips it.
+      if (limit.hook !== 'onRequest' && limit.hook !== settings.hook) {
+        addRouteHook(routeOptions, limit.hook, hookFor(limit.hook, (request, reply, done) => later(request, reply, done, limit)))
       }
-    }
-    if (routeProblems.length > 0) throw invalidRouteConfig(routeName(routeOptions), routeProblems)
-    const hook = own === false ? undefined : (own as { hook?: HookName }).hook
-    if (limit !== null && hook !== undefined && hook !== pluginHook) {
-      // This route checks in its own hook (after its own auth, say); the plugin-wide hook skips it.
-      const routeLimit: RouteLimit = { ...limit, ownHook: true }
-      addRouteHook(routeOptions, hook, hookFor(hook, (request, reply, done) => check(request, reply, done, routeLimit)))
-      limit = routeLimit
     }
     attachToRoute(routeOptions, kRoute, limit)
     anyRouteLimit = true
   })
 
-  function safeCall<T> (request: FastifyRequest, fn: (request: FastifyRequest) => T, what: string): T | undefined {
-    try {
-      return fn(request)
-    } catch (err) {
-      warn(request, { err }, `fastify-rampart: rateLimit.${what} threw; treated as not given`)
-      return undefined
-    }
+  function routeOf (request: FastifyRequest): RouteLimit | null {
+    if (!anyRouteLimit) return settings.defaultRoute
+    const own = (request.routeOptions.config as unknown as Record<symbol, RouteLimit | null | undefined>)[kRoute]
+    return own === undefined ? settings.defaultRoute : own
   }
 
-  function writeHeaders (reply: FastifyReply, bucket: Bucket, decision: GcraDecision): number {
-    const ms = decision.allowed ? decision.resetMs : decision.retryAfterMs
-    // Finite: every cost was checked against its burst when the route was added.
-    const seconds = Math.max(1, Math.ceil(ms / 1000))
-    if (draft) {
-      reply.header('ratelimit-policy', bucket.policy)
-      reply.header('ratelimit', rateLimitValue(bucket, decision.remaining, seconds))
+  function clientKey (request: FastifyRequest): string {
+    if (settings.keyGenerator !== undefined) {
+      const key = safely(answer, request, 'keyGenerator', settings.keyGenerator, request)
+      if (typeof key === 'string' && key !== '') return key
     }
-    if (legacy) {
-      reply.header('x-ratelimit-limit', bucket.limitText)
-      reply.header('x-ratelimit-remaining', String(decision.remaining))
-      reply.header('x-ratelimit-reset', String(seconds))
-    }
-    return seconds
+    return ipKey(request.ip, settings.ipv6Prefix)
   }
 
-  function finish (reply: FastifyReply, bucket: Bucket, ip: Outcome, principal: Outcome | undefined, done: () => void): void {
-    if (ip === CLOSED || principal === CLOSED) {
-      reply.code(503).header('retry-after', '1').type('application/json; charset=utf-8').send(UNAVAILABLE)
-      return
-    }
-    // The tighter bucket speaks for both: a refusal, else the fewer remaining.
-    let binding: GcraDecision | undefined = ip === OPEN ? undefined : ip
-    if (principal !== undefined && principal !== OPEN) {
-      if (binding === undefined || (binding.allowed && (!principal.allowed || principal.remaining < binding.remaining))) binding = principal
-    }
-    if (binding === undefined) return done()
-    const seconds = writeHeaders(reply, bucket, binding)
-    if (binding.allowed) return done()
-    // Sent here, not thrown: an app's error handler cannot turn it into a 500.
-    reply.code(429).header('retry-after', String(seconds)).type('application/json; charset=utf-8').send(limitedBody(seconds))
+  function allowListed (request: FastifyRequest): boolean {
+    if (settings.allowList !== undefined) return settings.allowList(request.ip)
+    if (settings.allowListFn !== undefined) return safely(answer, request, 'allowList', settings.allowListFn, request) === true
+    return false
   }
 
-  function rampartRateLimit (request: FastifyRequest, reply: FastifyReply, done: () => void): void {
-    let route: RouteLimit | null = defaultRoute
-    if (anyRouteLimit) {
-      const own = (request.routeOptions.config as unknown as Record<symbol, RouteLimit | null | undefined>)[kRoute]
-      if (own !== undefined) route = own
-    }
-    if (route === null || route.ownHook === true) return done()
-    check(request, reply, done, route)
+  function tierOf (request: FastifyRequest): string | undefined {
+    return tier === undefined ? undefined : safely(answer, request, 'tier', tier, request)
   }
 
-  function check (request: FastifyRequest, reply: FastifyReply, done: () => void, route: RouteLimit): void {
-    if (allowListed !== undefined) {
-      const listed = allowListIsFunction
-        ? safeCall(request, allowListed as (request: FastifyRequest) => boolean, 'allowList')
-        : (allowListed as AddressMatcher)(request.ip)
-      if (listed === true) return done()
+  /**
+   * Applies one bucket's outcome: a 503 or 429 ends the request (returns
+   * false); otherwise the headers are written when this bucket speaks.
+   */
+  function apply (request: FastifyRequest, reply: FastifyReply, bucket: Bucket, outcome: Outcome, speaks: boolean, by: 'ip' | 'principal', key: string): boolean {
+    if (outcome === CLOSED) {
+      sendUnavailable(answer, request, reply)
+      return false
     }
-    let bucket = route.bucket
-    if (route.tiers !== undefined && tier !== undefined) {
-      const name = safeCall(request, tier, 'tier')
-      const tiered = name === undefined ? undefined : route.tiers.get(name)
-      if (tiered !== undefined) bucket = tiered
+    if (outcome === OPEN) return true
+    if (speaks) writeHeaders(answer, reply, bucket, outcome)
+    if (!outcome.allowed) {
+      sendLimited(answer, request, reply, bucket, secondsOf(bucket, outcome), by, key)
+      return false
     }
-    const id = principal === undefined ? undefined : safeCall(request, principal, 'principal')
-    const first = consume(request, `${bucket.ipPrefix}${ipKey(request.ip, ipv6Prefix)}`, bucket)
+    if (settings.onExceeding !== undefined) safely(answer, request, 'onExceeding', settings.onExceeding, request, key)
+    return true
+  }
+
+  /** The IP bucket; then `next` (the principal check, or done). */
+  function checkIp (request: FastifyRequest, reply: FastifyReply, bucket: Bucket, cost: number, next: Done): void {
+    const key = clientKey(request)
+    const outcome = limiter.consume(request, `${bucket.ipPrefix}${key}`, bucket, cost)
     // No closure on the synchronous (memory) path: this runs on every request.
-    if (first instanceof Promise) {
-      first.then((outcome) => afterIp(request, reply, done, bucket, id, outcome), done)
+    if (outcome instanceof Promise) {
+      outcome.then((o) => afterIp(request, reply, bucket, key, o, next), next)
       return
     }
-    afterIp(request, reply, done, bucket, id, first)
+    afterIp(request, reply, bucket, key, outcome, next)
   }
 
-  function afterIp (request: FastifyRequest, reply: FastifyReply, done: () => void, bucket: Bucket, id: unknown, ip: Outcome): void {
-    // A refused IP bucket is enough; an unauthenticated request has no principal bucket.
-    if (typeof id !== 'string' || id === '' || (ip !== OPEN && ip !== CLOSED && !ip.allowed)) return finish(reply, bucket, ip, undefined, done)
-    const next = consume(request, `${bucket.principalPrefix}${id}`, bucket)
-    if (next instanceof Promise) {
-      next.then((outcome) => finish(reply, bucket, ip, outcome, done), done)
+  function afterIp (request: FastifyRequest, reply: FastifyReply, bucket: Bucket, key: string, outcome: Outcome, next: Done): void {
+    ;(request as Marked)[kIp] = outcome
+    if (apply(request, reply, bucket, outcome, true, 'ip', key)) next()
+    else (request as Marked)[kSettled] = true
+  }
+
+  /** The principal bucket, after authentication; an unauthenticated request has none (invalid tokens mint nothing). */
+  function checkPrincipal (request: FastifyRequest, reply: FastifyReply, done: Done, route: RouteLimit): void {
+    const id = safely(answer, request, 'principal', principal as (request: FastifyRequest) => string | undefined, request)
+    if (typeof id !== 'string' || id === '') return done()
+    const bucket = pickBucket(route, tierOf(request))
+    const outcome = limiter.consume(request, `${bucket.principalPrefix}${id}`, bucket, bucket.cost)
+    if (outcome instanceof Promise) {
+      outcome.then((o) => afterPrincipal(request, reply, done, bucket, id, o), done)
       return
     }
-    finish(reply, bucket, ip, next, done)
+    afterPrincipal(request, reply, done, bucket, id, outcome)
   }
 
-  fastify.addHook(pluginHook as 'onRequest', hookFor(pluginHook, rampartRateLimit) as never)
+  function afterPrincipal (request: FastifyRequest, reply: FastifyReply, done: Done, bucket: Bucket, id: string, outcome: Outcome): void {
+    // Set by the IP check, which always runs first.
+    const ip = (request as Marked)[kIp] as Outcome
+    if (apply(request, reply, bucket, outcome, binding(ip, outcome) === 'principal', 'principal', id)) done()
+  }
+
+  /** Everything after onRequest: the principal bucket, or (without principal) the whole check. */
+  function later (request: FastifyRequest, reply: FastifyReply, done: Done, route: RouteLimit): void {
+    if ((request as Marked)[kSettled] === true) return done()
+    if (principal === undefined) return checkIp(request, reply, pickBucket(route, tierOf(request)), route.bucket.cost, done)
+    checkPrincipal(request, reply, done, route)
+  }
+
+  function preflight (request: FastifyRequest, reply: FastifyReply, done: Done): void {
+    const route = routeOf(request)
+    ;(request as Marked)[kSettled] = true
+    if (route === null || settings.preflightCost === 0 || allowListed(request)) return done()
+    checkIp(request, reply, route.bucket, settings.preflightCost, done)
+  }
+  preflightChecks.set(fastify, preflight)
+
+  // The IP bucket always runs here, before any auth hook can answer (a 401
+  // in onRequest must not skip the limit: brute-forcing tokens is limited by
+  // IP); the principal bucket runs after authentication, in `hook`.
+  fastify.addHook('onRequest', function rampartRateLimit (request, reply, done) {
+    if ((request as Marked)[kSettled] === true) return done()
+    if (isPreflight(request)) return preflight(request, reply, done)
+    const route = routeOf(request)
+    if (route === null) return done()
+    if (allowListed(request)) {
+      ;(request as Marked)[kSettled] = true
+      return done()
+    }
+    if (principal === undefined) {
+      if (route.hook !== 'onRequest') return done()
+      return checkIp(request, reply, pickBucket(route, tierOf(request)), route.bucket.cost, done)
+    }
+    const bucket = pickBucket(route, tierOf(request))
+    if (route.hook !== 'onRequest') return checkIp(request, reply, bucket, bucket.cost, done)
+    checkIp(request, reply, bucket, bucket.cost, () => checkPrincipal(request, reply, done, route))
+  })
+
+  if (settings.hook !== 'onRequest') {
+    fastify.addHook(settings.hook as 'preHandler', hookFor(settings.hook, function rampartRateLimitLater (request, reply, done) {
+      const route = routeOf(request)
+      // Routes with a hook of their own are checked there.
+      if (route === null || route.hook !== settings.hook) return done()
+      later(request, reply, done, route)
+    }) as never)
+  }
+
+  async function check (request: FastifyRequest, opts: RateLimitCheckOptions | undefined, sign: 1 | -1): Promise<RateLimitResult> {
+    const name = opts?.bucket ?? settings.baseRoute.bucket.name
+    const bucket = settings.named.get(name)
+    if (bucket === undefined) {
+      throw new TypeError(`fastify-rampart: no rate-limit bucket named "${name}" (known: ${[...settings.named.keys()].join(', ')})`)
+    }
+    const key = opts?.key ?? clientKey(request)
+    const outcome = await limiter.consume(request, `${bucket.ipPrefix}${key}`, bucket, sign * (opts?.cost ?? 1))
+    const limit = bucket.params.limit
+    if (outcome === OPEN) return { allowed: true, remaining: limit, retryAfter: 0, reset: 0, bucket: name, limit, unavailable: true }
+    if (outcome === CLOSED) return { allowed: false, remaining: 0, retryAfter: 1, reset: 1, bucket: name, limit, unavailable: true }
+    const seconds = secondsOf(bucket, outcome)
+    return {
+      allowed: outcome.allowed,
+      remaining: outcome.remaining,
+      retryAfter: outcome.allowed ? 0 : seconds,
+      reset: outcome.allowed ? Math.ceil(outcome.resetMs / 1000) : seconds,
+      bucket: name,
+      limit,
+    }
+  }
+
+  if (!fastify.hasDecorator('rateLimit')) {
+    const api: RateLimitApi = {
+      consume: (request, opts) => check(request, opts, 1),
+      reward: (request, opts) => check(request, opts, -1),
+    }
+    fastify.decorate('rateLimit', api)
+  }
 }
 
 export default fp(rateLimitPlugin, { fastify: '5.x', name: 'fastify-rampart-rate-limit' })
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Checks by hand (fastify-rampart): `consume(request, { bucket, cost })`, `reward(...)`. */
+    rateLimit: RateLimitApi
+  }
+}

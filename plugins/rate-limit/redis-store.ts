@@ -1,14 +1,17 @@
-import { Redis, type RedisOptions } from 'ioredis'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Redis, RedisOptions } from 'ioredis'
+import { connectRedis, FAST_REDIS_OPTIONS, type RedisConnection, taggedKey } from '../../lib/redis.js'
+import { withTimeout } from '../../lib/with-timeout.js'
 import { decide, type GcraDecision, type GcraParams, intervalMs } from './gcra.js'
 import type { RateLimitStore } from './store.js'
-import { withTimeout } from '../../lib/with-timeout.js'
 
 // The GCRA decision as one Lua script, so check-and-update is atomic across
 // every instance sharing the Redis, with Redis's own clock (TIME), so
 // instances with skewed clocks agree. It mirrors gcra.ts `decide`; the
 // JavaScript side turns the returned debt into headers with the same code.
 // Returns { allowed (1|0), debt before (ms, as a string: Lua numbers would
-// be truncated to integers) }.
+// be truncated to integers) }. A reward (negative cost) that pays off the
+// whole debt deletes the key: PX must be positive.
 const GCRA_LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
@@ -20,25 +23,89 @@ local before = 0
 if tat ~= nil and tat > now then before = tat - now end
 local debt = before + interval * cost
 if debt <= capacity + 0.000001 then
-  redis.call('SET', KEYS[1], string.format('%.3f', now + debt), 'PX', math.ceil(debt))
+  if debt <= 0 then
+    redis.call('DEL', KEYS[1])
+  else
+    redis.call('SET', KEYS[1], string.format('%.3f', now + debt), 'PX', math.ceil(debt))
+  end
   return { 1, string.format('%.3f', before) }
 end
 return { 0, string.format('%.3f', before) }
 `
 
-/** Connection settings for a limiter: fail fast rather than queue or wait. */
-export const LIMITER_REDIS_OPTIONS: RedisOptions = {
-  commandTimeout: 100,
-  enableOfflineQueue: false,
-  maxRetriesPerRequest: 1,
-  connectTimeout: 1000,
-  retryStrategy: (times) => Math.min(times * 100, 1000),
-  // Checks from concurrent requests go out in one write, not a syscall each.
-  enableAutoPipelining: true,
-}
+// The sliding log of strict buckets (sliding-log.ts `decideLog`), as one
+// script with Redis TIME: the log is a string of "ms:cost" pairs, oldest
+// first, at most `limit` of them, expiring with its newest entry. Returns
+// { allowed, remaining, resetMs, retryAfterMs } (integers).
+const SLIDING_LOG_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local at, cs = {}, {}
+local used = 0
+local raw = redis.call('GET', KEYS[1])
+if raw then
+  for a, c in string.gmatch(raw, '(%d+):(%d+)') do
+    local when = tonumber(a)
+    if when > now - window then
+      at[#at + 1] = when
+      cs[#cs + 1] = tonumber(c)
+      used = used + tonumber(c)
+    end
+  end
+end
+if used + cost <= limit then
+  local left = math.min(limit, math.max(0, limit - used - cost))
+  if cost >= 0 then
+    at[#at + 1] = now
+    cs[#cs + 1] = cost
+  else
+    local units = -cost
+    while units > 0 and #at > 0 do
+      local taken = math.min(units, cs[#cs])
+      cs[#cs] = cs[#cs] - taken
+      units = units - taken
+      if cs[#cs] == 0 then
+        at[#at] = nil
+        cs[#cs] = nil
+      end
+    end
+  end
+  if #at == 0 then
+    redis.call('DEL', KEYS[1])
+    return { 1, left, 0, 0 }
+  end
+  local parts = {}
+  for i = 1, #at do parts[i] = at[i] .. ':' .. cs[i] end
+  local reset = at[#at] + window - now
+  redis.call('SET', KEYS[1], table.concat(parts, ','), 'PX', reset)
+  return { 1, left, reset, 0 }
+end
+local need = used + cost - limit
+local freed = 0
+local retry = -1
+for i = 1, #at do
+  freed = freed + cs[i]
+  if freed >= need then
+    retry = at[i] + window - now
+    break
+  end
+end
+return { 0, math.max(0, limit - used), retry, retry }
+`
 
-interface GcraClient extends Redis {
+/**
+ * Connection settings for a limiter: fail fast rather than queue or wait.
+ * Kept as an export for clients users build themselves; rampart's own
+ * client comes from lib/redis.ts `connectRedis` with the same settings.
+ */
+export const LIMITER_REDIS_OPTIONS: RedisOptions = { ...FAST_REDIS_OPTIONS }
+
+interface LimiterClient extends Redis {
   rampartGcra(key: string, interval: string, capacity: string, cost: string): Promise<[number, string]>
+  rampartSlidingLog(key: string, window: string, limit: string, cost: string): Promise<[number, number, number, number]>
 }
 
 export interface RedisStoreOptions {
@@ -46,43 +113,63 @@ export interface RedisStoreOptions {
   redis: Redis | string
   prefix: string
   timeoutMs: number
+  /** Where a client we create logs its connection errors (rate-limited). */
+  log?: FastifyBaseLogger
 }
 
 /** `{` and `}` in keys would make Redis Cluster hash only part of them: escape them, and tag the whole bucket. */
 export function redisKey (prefix: string, key: string): string {
-  return `${prefix}{${key.replace(/[%{}]/g, (c) => (c === '%' ? '%25' : c === '{' ? '%7B' : '%7D'))}}`
+  return taggedKey(prefix, key)
 }
 
+/* c8 ignore next -- the plugin always passes its logger; a store built by hand without one stays quiet */
+const SILENT = { error: () => {} } as unknown as FastifyBaseLogger
+
 export class RedisStore implements RateLimitStore {
-  readonly client: GcraClient
-  readonly #owned: boolean
+  readonly client: LimiterClient
+  readonly #connection: RedisConnection
   readonly #prefix: string
   readonly #timeoutMs: number
 
   constructor (options: RedisStoreOptions) {
-    this.#owned = typeof options.redis === 'string'
-    this.client = (
-      typeof options.redis === 'string'
-        ? new Redis(options.redis, { ...LIMITER_REDIS_OPTIONS, commandTimeout: options.timeoutMs })
-        : options.redis
-    ) as GcraClient
+    // Every call, on our client or yours, is wrapped in withTimeout: with
+    // auto-pipelining a command can queue behind a batch that is already
+    // timing out, and the client's own timer would only start when that
+    // batch fails (measured: up to twice the bound).
+    this.#connection = connectRedis(options.redis, {
+      log: options.log ?? SILENT,
+      purpose: 'rate limit',
+      // ioredis's own timer only cleans up; withTimeout is the bound.
+      options: { commandTimeout: options.timeoutMs + 100 },
+    })
+    this.client = this.#connection.client as LimiterClient
     this.#prefix = options.prefix
     this.#timeoutMs = options.timeoutMs
     // defineCommand runs EVALSHA and loads the script on NOSCRIPT.
     if (typeof this.client.rampartGcra !== 'function') {
       this.client.defineCommand('rampartGcra', { numberOfKeys: 1, lua: GCRA_LUA })
     }
+    if (typeof this.client.rampartSlidingLog !== 'function') {
+      this.client.defineCommand('rampartSlidingLog', { numberOfKeys: 1, lua: SLIDING_LOG_LUA })
+    }
   }
 
   async consume (key: string, params: GcraParams, cost: number): Promise<GcraDecision> {
     const [interval, capacity] = this.#argsOf(params)
     const call = this.client.rampartGcra(redisKey(this.#prefix, key), interval, capacity, String(cost))
-    // A client we created enforces the timeout itself (commandTimeout); one we were given may not.
-    const [allowed, before] = await (this.#owned ? call : withTimeout(call, this.#timeoutMs))
+    const [allowed, before] = await withTimeout(call, this.#timeoutMs)
     const decision = decide(Number(before), params, cost)
     // Redis decided; a float rounding difference must not flip its answer.
     decision.allowed = allowed === 1
     return decision
+  }
+
+  /** A strict bucket's check: the sliding log, atomically, on Redis's clock. */
+  async consumeStrict (key: string, params: GcraParams, cost: number): Promise<GcraDecision> {
+    const call = this.client.rampartSlidingLog(redisKey(this.#prefix, key), String(params.windowMs), String(params.limit), String(cost))
+    const [allowed, remaining, resetMs, retryAfterMs] = await withTimeout(call, this.#timeoutMs)
+    const wait = retryAfterMs < 0 ? Number.POSITIVE_INFINITY : retryAfterMs
+    return { allowed: allowed === 1, debtMs: 0, remaining, resetMs: allowed === 1 ? resetMs : wait, retryAfterMs: allowed === 1 ? 0 : wait }
   }
 
   /**
@@ -91,21 +178,7 @@ export class RedisStore implements RateLimitStore {
    * down at startup must not stop the app from starting.
    */
   async ready (ms: number): Promise<boolean> {
-    if (this.client.status === 'ready') return true
-    let timer: NodeJS.Timeout | undefined
-    let onReady: (() => void) | undefined
-    const ready = await Promise.race([
-      new Promise<boolean>((resolve) => {
-        onReady = () => resolve(true)
-        this.client.once('ready', onReady)
-      }),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), ms)
-      }),
-    ])
-    clearTimeout(timer)
-    this.client.off('ready', onReady as () => void)
-    return ready
+    return this.#connection.ready(ms)
   }
 
   // A bucket's params object lives as long as its route: format its script arguments once.
@@ -121,7 +194,8 @@ export class RedisStore implements RateLimitStore {
     return args
   }
 
+  /** Closes a client we created (at once when Redis is down); leaves yours open. */
   async close (): Promise<void> {
-    if (this.#owned) await this.client.quit().catch(() => this.client.disconnect())
+    await this.#connection.close()
   }
 }

@@ -11,7 +11,7 @@ import { fakeClock } from './helpers.js'
 const problems = async (options: unknown) =>
   (await caught(() => Fastify().register(rateLimitPlugin, options as RateLimitOptions).ready())).problems
 
-const WINDOW = "must be integer or a duration like '30s', '15m', '1h', '1d', at most 365 days"
+const WINDOW = "must be a positive number of milliseconds or a duration like '30s', '15m', '1h', '1d', at most 365 days"
 
 t.test('numbers above the caps are refused, with the cap in the message', async (t) => {
   t.same(await problems({ limit: 1e21, window: 1e300, burst: 1_000_001, maxKeys: 10_000_001 }), [

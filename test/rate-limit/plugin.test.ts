@@ -211,12 +211,12 @@ t.test('bad route config throws at route add', async (t) => {
   )
   t.same(shape.problems, [
     'config.security.rateLimit.limit: must be >= 1 (got number)',
-    "config.security.rateLimit.window: must be integer or a duration like '30s', '15m', '1h', '1d', at most 365 days (got string)",
+    "config.security.rateLimit.window: must be a positive number of milliseconds or a duration like '30s', '15m', '1h', '1d', at most 365 days (got string)",
     'config.security.rateLimit.extra: is not a known option',
   ])
   app.post('/c', { config: { security: { rateLimit: { group: 'g', limit: 2, window: '1m' } } } }, async () => 1)
   const group = await caught(() => app.post('/d', { config: { security: { rateLimit: { group: 'g', limit: 3, window: '1m' } } } }, async () => 1))
-  t.same(group.problems, ['config.security.rateLimit.group: group "g" is already used with another limit, window or burst'])
+  t.same(group.problems, ['config.security.rateLimit.group: group "g" is already used with another limit, window or burst (or strict)'])
   const type = await caught(() => app.get('/e', { config: { security: { rateLimit: 10 as never } } }, async () => 1))
   t.same(type.problems, ['config.security.rateLimit: must be false or an object (got number)'])
 })
@@ -254,7 +254,7 @@ t.test('bad options are listed', async (t) => {
     (await caught(() => Fastify().register(rateLimitPlugin, options as RateLimitOptions).ready())).problems
   t.same(await problems({ limit: 'many', window: '1 minute', burst: 0, hook: 'onSend', ipv6Prefix: 16, allowList: ['10.0.0.0/33'] }), [
     'rateLimit.limit: must be integer (got string)',
-    "rateLimit.window: must be integer or a duration like '30s', '15m', '1h', '1d', at most 365 days (got string)",
+    "rateLimit.window: must be a positive number of milliseconds or a duration like '30s', '15m', '1h', '1d', at most 365 days (got string)",
     'rateLimit.burst: must be >= 1 (got number)',
     "rateLimit.hook: must be one of 'onRequest', 'preParsing', 'preValidation', 'preHandler' (got string)",
     'rateLimit.ipv6Prefix: must be >= 32 (got number)',
@@ -334,6 +334,7 @@ t.test('per route, the check can move to another hook (after that route\'s own a
     window: '1m',
     now: clock.now,
     hook: 'onRequest',
+    principalHookReason: 'routes that authenticate move their check to their own preHandler; the rest are IP-only',
     principal: (request) => (request as FastifyRequest & { user?: string }).user,
   })
   const auth = async (request: FastifyRequest) => {

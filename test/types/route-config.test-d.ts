@@ -141,3 +141,9 @@ app.get('/whoami', async (request) => {
   const id: SpiffeId | null = request.spiffeId
   return id?.trustDomain
 })
+// Rate limit: strict buckets, hookReason, the manual-check API and errorResponse are typed.
+export const limitStrict: FastifyContextConfig = { security: { rateLimit: { limit: 5, window: '15m', strict: true, hookReason: 'mTLS' } } }
+await app.register(rateLimitPlugin, { global: false, buckets: { login: { limit: 5, window: '15m', strict: true } }, errorResponse: (_request, context) => ({ status: context.statusCode }) })
+export const consumed: Promise<{ allowed: boolean }> = app.rateLimit.consume({} as never, { bucket: 'login', cost: 1 })
+// @ts-expect-error strict is a boolean
+export const strictTypo: FastifyContextConfig = { security: { rateLimit: { strict: 'yes' } } }
