@@ -13,7 +13,10 @@ import { explainRouteConfig, routeName, unknownKeyProblems } from '../lib/route-
 import { trustProxyOf } from '../lib/trust-proxy.js'
 import { CorsRouteSchema } from '../schemas/cors.js'
 import { HeadersOptionsSchema } from '../schemas/headers.js'
+import { JwtOptionsSchema } from '../schemas/jwt.js'
+import { MtlsOptionsSchema } from '../schemas/mtls.js'
 import { SecurityOptionsSchema } from '../schemas/security.js'
+import { WebhookOptionsSchema } from '../schemas/webhook.js'
 import { type TrustedHostOptions, TrustedHostOptionsSchema, TrustedHostRouteSchema } from '../schemas/trusted-host.js'
 import { resolve as resolveCors } from './cors/plugin.js'
 import { resolveHeaderSet } from './headers/resolve.js'
@@ -28,6 +31,9 @@ export interface Plan {
   trustedHost: unknown
   cors: unknown
   rateLimit: unknown
+  jwt: unknown
+  webhook: unknown
+  mtls: unknown
   /** The rate limit's resolved settings, for checking route configs. */
   rateLimitSettings: Settings | undefined
 }
@@ -53,7 +59,7 @@ function withoutRegExpOrigins (cors: unknown, problems: string[]): unknown {
 /** Checks securityPlugin's own object and every plugin's options; returns what to register. */
 export function checkSecurityOptions (fastify: FastifyInstance, options: unknown, problems: string[]): Plan {
   const input = withoutRegisterKeys(options)
-  const plan: Plan = { headers: {}, trustedHost: undefined, cors: undefined, rateLimit: {}, rateLimitSettings: undefined }
+  const plan: Plan = { headers: {}, trustedHost: undefined, cors: undefined, rateLimit: {}, jwt: undefined, webhook: {}, mtls: undefined, rateLimitSettings: undefined }
   if (!isPlainObject(input)) {
     problems.push(`securityPlugin options: must be an object (got ${kindOf(input)})`)
     return plan
@@ -68,6 +74,13 @@ export function checkSecurityOptions (fastify: FastifyInstance, options: unknown
   plan.trustedHost = slot(input.trustedHost, undefined)
   plan.cors = slot(input.cors, undefined)
   plan.rateLimit = slot(input.rateLimit, {})
+  plan.jwt = slot(input.jwt, undefined)
+  plan.webhook = slot(input.webhook, {})
+  plan.mtls = slot(input.mtls, undefined)
+  // The newer plugins' option schemas, checked here too so their problems are listed with the rest.
+  if (on(plan.jwt)) collectOptions(JwtOptionsSchema, plan.jwt, 'jwt', problems)
+  if (on(plan.webhook)) collectOptions(WebhookOptionsSchema, plan.webhook, 'webhook', problems)
+  if (on(plan.mtls)) collectOptions(MtlsOptionsSchema, plan.mtls, 'mtls', problems)
   if (on(plan.trustedHost)) {
     const start = problems.length
     const resolved = collectOptions<TrustedHostOptions>(TrustedHostOptionsSchema, plan.trustedHost, 'trustedHost', problems)

@@ -13,6 +13,12 @@ import { rateLimitHeaderNames } from './rate-limit/buckets.js'
 import rateLimitPlugin, { preflightLimitHook } from './rate-limit/plugin.js'
 import { checkSecurityOptions, routeConfigProblems } from './security-check.js'
 import trustedHostPlugin from './trusted-host/plugin.js'
+import jwtPlugin from './jwt/plugin.js'
+import mtlsPlugin from './mtls/plugin.js'
+import webhookPlugin from './webhook/plugin.js'
+import type { JwtOptions } from '../schemas/jwt.js'
+import type { MtlsOptions } from '../schemas/mtls.js'
+import type { WebhookOptions } from '../schemas/webhook.js'
 
 function on<T> (value: T | false | undefined): value is T {
   return value !== undefined && value !== false
@@ -20,11 +26,15 @@ function on<T> (value: T | false | undefined): value is T {
 
 /**
  * Registers the suite from one options object, in a fixed order: the host
- * check first (onRequest), then the preflight count of the rate limit, then
- * CORS (preflights answered before auth hooks), then the rate limit (its IP
- * bucket in onRequest, before any auth hook registered later can answer);
- * headers are written in onSend, so they also land on the answers the other
- * plugins give (400, 403, 429, 503).
+ * check first (onRequest), then mTLS peer authorization (the identity other
+ * hooks may need), then the preflight count of the rate limit, then CORS
+ * (preflights answered before auth hooks), then the rate limit (its IP
+ * bucket in onRequest, before any auth hook registered later can answer),
+ * then bearer tokens (verified in onRequest after the IP bucket, so a flood
+ * of forged tokens costs no crypto past the limit; the principal bucket runs
+ * in a later hook, after verification), then webhooks (preParsing, on the
+ * routes that ask); headers are written in onSend, so they also land on the
+ * answers the other plugins give (400, 401, 403, 429, 503).
  *
  * Every problem of every plugin's options is listed in one error, and each
  * route's config.security is checked under all its keys at once.
@@ -45,10 +55,14 @@ async function securityPlugin (fastify: FastifyInstance, options: SecurityOption
   const cors = plan.cors as CorsOptions | false | undefined
   const rateLimit = plan.rateLimit as RateLimitOptions | false
   const headers = plan.headers as HeadersOptions | false
+  const jwt = plan.jwt as JwtOptions | false | undefined
+  const webhook = plan.webhook as WebhookOptions | false
+  const mtls = plan.mtls as MtlsOptions | false | undefined
   if (on(trustedHost)) {
     await fastify.register(trustedHostPlugin, trustedHost)
     declareSecurityKey(fastify, 'trustedHost')
   }
+  if (on(mtls)) await fastify.register(mtlsPlugin, mtls)
   if (on(cors)) {
     // CORS answers preflights in its onRequest hook: count them first.
     if (rateLimit !== false) fastify.addHook('onRequest', preflightLimitHook(fastify))
@@ -60,6 +74,8 @@ async function securityPlugin (fastify: FastifyInstance, options: SecurityOption
     declareSecurityKey(fastify, 'cors')
   }
   if (rateLimit !== false) await fastify.register(rateLimitPlugin, rateLimit)
+  if (on(jwt)) await fastify.register(jwtPlugin, jwt)
+  if (webhook !== false) await fastify.register(webhookPlugin, webhook)
   if (headers !== false) {
     await fastify.register(headersPlugin, headers)
     declareSecurityKey(fastify, 'headers')
@@ -69,6 +85,9 @@ async function securityPlugin (fastify: FastifyInstance, options: SecurityOption
       trustedHost: on(trustedHost),
       cors: on(cors),
       rateLimit: rateLimit !== false,
+      jwt: on(jwt),
+      webhook: webhook !== false,
+      mtls: on(mtls),
       headers: headers !== false,
     },
     'fastify-rampart: security plugins registered'

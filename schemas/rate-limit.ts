@@ -106,8 +106,11 @@ export const RateLimitOptionsSchema = Type.Object(
     name: Type.Optional(Type.String({ ...Name, default: 'default' })),
     /** Where the check runs; default `onRequest`, or `preHandler` when `principal` is set (after authentication). */
     hook: Type.Optional(HookName),
-    /** Token / user / API key id of an authenticated request, or undefined: each principal gets its own bucket too. */
-    principal: Type.Optional(RequestFn<string | undefined>('string | undefined')),
+    /**
+     * Token / user / API key id of an authenticated request, or undefined: each principal gets its own bucket too.
+     * `'jwt'`: the verified bearer token's issuer and subject (jwtPlugin's request.auth).
+     */
+    principal: Type.Optional(Type.Union([Type.Literal('jwt'), RequestFn<string | undefined>('string | undefined')])),
     tiers: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }), Type.Object(Limits, { additionalProperties: false }))),
     /** Picks a tier name per request (from the authenticated user's plan, say). */
     tier: Type.Optional(RequestFn<string | undefined>('string | undefined')),

@@ -7,7 +7,7 @@ import { toMs } from '../../lib/duration.js'
 import { invalidOptions, invalidRouteConfig } from '../../lib/errors.js'
 import { createLogLimiter } from '../../lib/log-limiter.js'
 import { collectOptions, withoutRegisterKeys } from '../../lib/options.js'
-import { addRouteHook, explainRouteConfig, routeName, routeSecurityConfig } from '../../lib/route-config.js'
+import { addRouteHook, explainRouteConfig, routeName, routeSecurityConfig, declareSecurityKey } from '../../lib/route-config.js'
 import { type JwtOptions, JwtOptionsSchema, type JwtRouteConfig, JwtRouteSchema } from '../../schemas/jwt.js'
 import { type Answer, Answers, send } from './answers.js'
 import { readCredentials } from './bearer.js'
@@ -188,6 +188,8 @@ async function jwtPlugin (fastify: FastifyInstance, options: JwtOptions): Promis
 
   const defaultHook = hookFor({ optional: false, issuers: undefined, scopes: undefined })
 
+  // Routes naming config.security.jwt in this scope are served: the key checker knows it (lib/route-config.ts).
+  declareSecurityKey(fastify, 'jwt')
   fastify.addHook('onRoute', function rampartJwtRoute (routeOptions: RouteOptions) {
     const own = routeSecurityConfig(routeOptions, 'jwt')
     if (own === undefined) return addRouteHook(routeOptions, 'onRequest', defaultHook)

@@ -6,7 +6,7 @@ import { Compile } from 'typebox/compile'
 import { invalidOptions, invalidRouteConfig, MtlsForbiddenError, MtlsRequiredError } from '../../lib/errors.js'
 import { createLogLimiter } from '../../lib/log-limiter.js'
 import { collectOptions, withoutRegisterKeys } from '../../lib/options.js'
-import { attachToRoute, explainRouteConfig, routeName, routeSecurityConfig } from '../../lib/route-config.js'
+import { attachToRoute, explainRouteConfig, routeName, routeSecurityConfig, declareSecurityKey } from '../../lib/route-config.js'
 import { type MtlsOptions, MtlsOptionsSchema, type MtlsRouteConfig, MtlsRouteSchema } from '../../schemas/mtls.js'
 import type { MtlsAuthorizer } from './authorizers.js'
 import { parseBundle } from './chain.js'
@@ -160,6 +160,8 @@ async function mtlsPlugin (fastify: FastifyInstance, options: MtlsOptions): Prom
   if (!fastify.hasRequestDecorator('spiffeId')) fastify.decorateRequest('spiffeId', null)
 
   const kRoute = Symbol('rampart.mtls.route')
+  // Routes naming config.security.mtls in this scope are served: the key checker knows it (lib/route-config.ts).
+  declareSecurityKey(fastify, 'mtls')
   fastify.addHook('onRoute', function rampartMtlsRoute (routeOptions: RouteOptions) {
     const own = routeSecurityConfig(routeOptions, 'mtls')
     if (own === undefined) return

@@ -3,6 +3,7 @@
 // Fastify glue in plugin.ts. Every problem is pushed onto `problems`, so
 // securityPlugin can list them together with the other plugins'.
 
+import { jwtPrincipal } from '../jwt/plugin.js'
 import type { FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
 import { Compile } from 'typebox/compile'
@@ -124,7 +125,8 @@ export function resolveRateLimit (input: unknown, trustProxyAll: boolean, proble
     named,
     allowList,
     allowListFn,
-    principal: o.principal,
+    // 'jwt': jwtPlugin's verified issuer + subject, read in the principal hook (after verification).
+    principal: o.principal === 'jwt' ? jwtPrincipal : o.principal,
     principalHookReason: o.principalHookReason,
     tier: o.tier,
     keyGenerator: o.keyGenerator,

@@ -16,7 +16,7 @@ import {
 import { createLogLimiter, type LogLimiter } from '../../lib/log-limiter.js'
 import { collectOptions, withoutRegisterKeys } from '../../lib/options.js'
 import { connectRedis } from '../../lib/redis.js'
-import { addRouteHook, explainRouteConfig, routeName, routeSecurityConfig } from '../../lib/route-config.js'
+import { addRouteHook, explainRouteConfig, routeName, routeSecurityConfig, declareSecurityKey } from '../../lib/route-config.js'
 import { type WebhookOptions, WebhookOptionsSchema, type WebhookRouteConfig, WebhookRouteSchema, type WebhookScheme } from '../../schemas/webhook.js'
 import { bodyStream, readBody } from './body.js'
 import { compileRoute, type WebhookDefaults, type WebhookRoute } from './route.js'
@@ -123,6 +123,8 @@ async function webhookPlugin (fastify: FastifyInstance, options: WebhookOptions)
     if (suppressed >= 0) request.log.warn({ ...fields, suppressed }, message)
   }
 
+  // Routes naming config.security.webhook in this scope are served: the key checker knows it (lib/route-config.ts).
+  declareSecurityKey(fastify, 'webhook')
   fastify.addHook('onRoute', function rampartWebhookRoute (routeOptions: RouteOptions) {
     const own = routeSecurityConfig(routeOptions, 'webhook')
     if (own === undefined || own === false) return
