@@ -1,5 +1,15 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import { hostsFromEnv, securityPlugin } from '../index.js'
+import { exportJWK, generateKeyPair, SignJWT } from 'jose'
+import { hostsFromEnv, jwtPlugin, securityPlugin } from '../index.js'
+
+/** The demo's Standard Webhooks secret (whsec_ + base64); set DEMO_WEBHOOK_SECRET to use your own. */
+export const DEMO_WEBHOOK_SECRET = process.env.DEMO_WEBHOOK_SECRET ?? `whsec_${Buffer.from('fastify-rampart demo secret!').toString('base64')}`
+
+const tokens = new WeakMap<FastifyInstance, string>()
+/** A one-hour access token for the demo's /api/me, signed with the key made at startup. */
+export function demoTokenOf (app: FastifyInstance): string {
+  return tokens.get(app) as string
+}
 
 export interface DemoOptions {
   /** Hosts the demo answers to. Default: ALLOWED_HOSTS, or local names in development. */
@@ -87,6 +97,27 @@ export async function buildDemo (options: DemoOptions = {}): Promise<FastifyInst
     return reply.code(401).send({ ok: false })
   })
   app.post('/login/reset', auth, async () => ({ sent: true }))
+
+  // A signed inbound webhook (Standard Webhooks): verified on the raw bytes, each delivery processed once.
+  app.post(
+    '/hooks/demo',
+    { config: { security: { webhook: { scheme: 'standard', secrets: [DEMO_WEBHOOK_SECRET] } } } },
+    async (request) => ({ received: request.body, delivery: request.webhook })
+  )
+
+  // Bearer tokens in their own scope, so the routes above stay public. A local key set made at
+  // startup stands in for your identity provider's JWKS URL.
+  const { privateKey, publicKey } = await generateKeyPair('ES256')
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'demo', alg: 'ES256' }
+  await app.register(async (api) => {
+    await api.register(jwtPlugin, { issuers: [{ issuer: 'https://demo.local/', audience: 'demo-api', algorithms: ['ES256'], keys: { keys: [jwk] } }] })
+    api.get('/api/me', { config: { security: { jwt: { scopes: ['profile'] } } } }, async (request) => request.auth)
+  })
+  tokens.set(app, await new SignJWT({ scope: 'profile' })
+    .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'demo' })
+    .setIssuer('https://demo.local/').setAudience('demo-api').setSubject('demo-user')
+    .setIssuedAt().setExpirationTime('1h').setJti('demo-token')
+    .sign(privateKey))
 
   return app
 }

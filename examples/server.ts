@@ -1,4 +1,5 @@
-import { buildDemo } from './app.js'
+import { signWebhook } from '../index.js'
+import { buildDemo, DEMO_WEBHOOK_SECRET, demoTokenOf } from './app.js'
 
 const host = process.env.HOST ?? '127.0.0.1'
 const port = Number(process.env.PORT ?? 3000)
@@ -33,6 +34,11 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 }
 
 const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+// A delivery signed now (valid for 5 minutes), to show the webhook route and its replay protection.
+const hookBody = JSON.stringify({ type: 'demo.ping' })
+const signed = Object.entries(signWebhook({ scheme: 'standard', secret: DEMO_WEBHOOK_SECRET, body: hookBody }))
+  .map(([name, value]) => `-H '${name}: ${value}'`)
+  .join(' ')
 console.log(`
 fastify-rampart demo on ${base}  (rate limit store: ${process.env.REDIS_URL ? 'Redis' : 'memory'})
 
@@ -41,6 +47,8 @@ fastify-rampart demo on ${base}  (rate limit store: ${process.env.REDIS_URL ? 'R
   GET  /api/public/catalog   route override: Cache-Control: public, max-age=300
   GET  /health               exempt from the Host check and the rate limit
   POST /login                5 attempts per 15 min, shared with POST /login/reset (group "auth")
+  GET  /api/me               bearer token required (scope "profile"); the token is printed below
+  POST /hooks/demo           a Standard Webhooks delivery, verified on the raw bytes, processed once
 
 Try:
   curl -si ${base}/api/items
@@ -50,4 +58,7 @@ Try:
   curl -si -X OPTIONS ${base}/api/items -H 'Origin: https://evil.example' -H 'Access-Control-Request-Method: GET'   # 403
   for i in 1 2 3 4 5 6; do curl -s -o /dev/null -w '%{http_code} ' -X POST ${base}/login -H 'content-type: application/json' -d '{}'; done; echo   # 401 x5, then 429
   curl -si ${base}/health -H 'Host: 10.0.0.7'
+  curl -si ${base}/api/me                                            # 401, WWW-Authenticate: Bearer
+  curl -si ${base}/api/me -H 'Authorization: Bearer ${demoTokenOf(app)}'
+  curl -si -X POST ${base}/hooks/demo -H 'content-type: application/json' ${signed} -d '${hookBody}'   # 200; again: {"duplicate":true}
 `)

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
-import { buildDemo } from '../examples/app.js'
-import { auditHeaders } from '../index.js'
+import { buildDemo, DEMO_WEBHOOK_SECRET, demoTokenOf } from '../examples/app.js'
+import { auditHeaders, signWebhook } from '../index.js'
 import { API_DEFAULTS } from './helpers.js'
 
 async function demo (t: Test) {
@@ -77,4 +77,23 @@ t.test('the demo defaults: local hosts in development, memory store, or Redis fr
   const withRedis = await buildDemo({ fastify: { logger: false }, allowedHosts: ['localhost'] })
   t.teardown(() => withRedis.close())
   t.equal((await withRedis.inject('/api/items')).headers['x-ratelimit-limit'], '100')
+})
+
+t.test('the demo API has a bearer-token route and a signed webhook', async (t) => {
+  const app = await demo(t)
+  const anonymous = await app.inject('/api/me')
+  t.equal(anonymous.statusCode, 401)
+  t.equal(anonymous.headers['www-authenticate'], 'Bearer realm="api"')
+  const me = await app.inject({ url: '/api/me', headers: { authorization: `Bearer ${demoTokenOf(app)}` } })
+  t.equal(me.statusCode, 200)
+  t.match(me.json(), { subject: 'demo-user', issuer: 'https://demo.local/', scopes: ['profile'] })
+  t.equal((await app.inject('/api/items')).statusCode, 200, 'the other routes stay public')
+  const body = JSON.stringify({ type: 'demo.ping' })
+  const headers = { 'content-type': 'application/json', ...signWebhook({ scheme: 'standard', secret: DEMO_WEBHOOK_SECRET, body }) }
+  const first = await app.inject({ method: 'POST', url: '/hooks/demo', payload: body, headers })
+  t.equal(first.statusCode, 200)
+  t.same(first.json().received, { type: 'demo.ping' })
+  const again = await app.inject({ method: 'POST', url: '/hooks/demo', payload: body, headers })
+  t.same(again.json(), { duplicate: true })
+  t.equal((await app.inject({ method: 'POST', url: '/hooks/demo', payload: body, headers: { 'content-type': 'application/json' } })).statusCode, 401)
 })

@@ -36,7 +36,7 @@ t.test('unknown plugin keys and wrong shapes are refused', async (t) => {
       .ready()
   )
   t.equal(err.code, 'FST_RAMPART_INVALID_OPTIONS')
-  t.same(err.problems, ['headers: must be false or an object (got number)', 'header: is not a known option (did you mean "headers"?) (expected headers, trustedHost, cors, rateLimit)'])
+  t.same(err.problems, ['headers: must be false or an object (got number)', 'header: is not a known option (did you mean "headers"?) (expected headers, trustedHost, cors, rateLimit, jwt, webhook, mtls)'])
   const notObject = await caught(() =>
     Fastify()
       .register(securityPlugin, 'x' as never)

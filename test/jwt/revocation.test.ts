@@ -152,7 +152,8 @@ t.test('after a Redis outage, the list is reloaded when the subscriber reconnect
   t.teardown(() => writer.disconnect())
   await writer.zadd(`${prefix}{revoked}`, Date.now() + 60_000, 't\nmissed')
   t.ok(await within(5000, async () => (await status(app, token)) === 401), 'enforced after the reconnect')
-  t.ok(logs.lines.some((l) => l.msg === 'fastify-rampart: jwt revocation Redis sync failed' || /Redis connection failed/.test(l.msg)))
+  // Whether ioredis reports an error depends on whether a reconnect attempt met the closed port first: not asserted.
+  t.ok(logs.lines.every((l) => !JSON.stringify(l).includes(token)), 'no log line carries the token')
 })
 
 t.test('a Redis that is down at start does not stop the app from starting', { skip: skipRedis }, async (t) => {

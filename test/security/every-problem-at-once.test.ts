@@ -22,7 +22,7 @@ t.test('securityPlugin lists the problems of every plugin in one error', async (
   has(/^trustedHost\.allowedHosts\[0\]: /)
   has(/^cors\.origins\[0\]: a regular expression is not accepted .* use originMatcher/)
   has(/^cors\.origins\[1\]: /)
-  has(/^rateLimit\.window: must be a positive number of milliseconds or a duration like '30s', '15m', '1h', '1d' \(got number\)$/)
+  has(/^rateLimit\.window: must be a positive number of milliseconds or a duration like '30s', '15m', '1h', '1d', at most 365 days \(got number\)$/)
   has(/^rateLimit\.tiers\.pro\.limit: /)
   t.notOk(problems.some((p) => /^rateLimit\.allowList/.test(p)), 'the allowList is checked once the schema passes')
 })
@@ -49,9 +49,9 @@ t.test('semantic problems of different plugins are listed together', async (t) =
 t.test('unknown top-level keys get "did you mean" and the known keys', async (t) => {
   const err = await caught(() => Fastify().register(securityPlugin, { rateLimt: {}, cros: {}, zzz: 1 } as never).ready())
   t.same(err.problems, [
-    'rateLimt: is not a known option (did you mean "rateLimit"?) (expected headers, trustedHost, cors, rateLimit)',
-    'cros: is not a known option (did you mean "cors"?) (expected headers, trustedHost, cors, rateLimit)',
-    'zzz: is not a known option (expected headers, trustedHost, cors, rateLimit)',
+    'rateLimt: is not a known option (did you mean "rateLimit"?) (expected headers, trustedHost, cors, rateLimit, jwt, webhook, mtls)',
+    'cros: is not a known option (did you mean "cors"?) (expected headers, trustedHost, cors, rateLimit, jwt, webhook, mtls)',
+    'zzz: is not a known option (expected headers, trustedHost, cors, rateLimit, jwt, webhook, mtls)',
   ])
   const notObject = await caught(() => Fastify().register(securityPlugin, 'x' as never).ready())
   t.same(notObject.problems, ['securityPlugin options: must be an object (got string)'])
