@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import { Redis } from 'ioredis'
+import { JWT_VARIANTS } from './jwt-variants.js'
 // The servers load the built package (dist/, what users install), not the
 // TypeScript sources through a loader: tsx's helpers (`__name` on every
 // closure) would be measured too. `npm run bench` builds first.
@@ -103,6 +104,8 @@ const fullMemory = async (app: FastifyInstance) => fullSuite(app, false)
 
 export const VARIANTS: Record<string, Variant> = {
   bare: { label: 'bare Fastify', build: async () => {} },
+  // Bearer tokens: rampart against @fastify/jwt, same RS256 key and token (benchmarks/jwt-variants.ts).
+  ...Object.fromEntries(Object.entries(JWT_VARIANTS).map(([name, v]) => [name, { ...v, request: { ...REQUEST_HEADERS, ...v.headers } }])),
   'rampart-headers': {
     label: 'rampart headers',
     official: 'helmet',

@@ -1,7 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { createServer } from 'node:net'
+import type { ChildProcess } from 'node:child_process'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { once } from 'node:events'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
@@ -9,26 +8,11 @@ import { LIMITER_REDIS_OPTIONS, type RateLimitOptions, rateLimitPlugin } from '.
 import { redisKey } from '../../plugins/rate-limit/redis-store.js'
 import { captureLogs } from '../helpers.js'
 import { fakeClock, hit, limitHeaders } from './helpers.js'
+import { freePort, REDIS_URL, skipRedis, startRedis } from '../redis-helpers.js'
 
-// Real Redis: the shared server on 127.0.0.1:6379 for sharing tests, and a
-// private redis-server on a free loopback port for the outage tests (never
-// the shared one). In CI these must run; elsewhere they skip without Redis.
-const REDIS_URL = 'redis://127.0.0.1:6379'
-
-async function redisUp (): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false })
-  try {
-    await probe.connect()
-    return (await probe.ping()) === 'PONG'
-  } catch {
-    return false
-  } finally {
-    probe.disconnect()
-  }
-}
-
-const up = await redisUp()
-const skip = !up && process.env.CI !== 'true' ? 'no Redis on 127.0.0.1:6379 (start one with redis-server to run these)' : false
+// Real Redis (test/redis-helpers.ts): the shared server for sharing tests,
+// private redis-servers for the outage tests.
+const skip = skipRedis
 const run = `rampart:test:${process.pid}:${Date.now()}:`
 
 async function instance (t: Test, options: Partial<RateLimitOptions> & { store: RateLimitOptions['store'] }): Promise<FastifyInstance> {
@@ -109,33 +93,6 @@ t.test('NOSCRIPT: the script is loaded again after SCRIPT FLUSH', { skip }, asyn
 })
 
 // ---- outages, on a private redis-server -------------------------------------
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
-}
-
-async function startRedis (port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-  for (let i = 0; i < 100; i++) {
-    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
-    try {
-      await probe.connect()
-      await probe.ping()
-      probe.disconnect()
-      return child
-    } catch {
-      probe.disconnect()
-      await sleep(50)
-    }
-  }
-  throw new Error('private redis-server did not start')
-}
 
 async function stop (child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return
