@@ -1,11 +1,14 @@
 import { signWebhook } from '../index.js'
 import { buildDemo, DEMO_WEBHOOK_SECRET, demoTokenOf } from './app.js'
+import { addOidcLogin, startMtlsListener } from './optional.js'
 
 const host = process.env.HOST ?? '127.0.0.1'
 const port = Number(process.env.PORT ?? 3000)
 
 const app = await buildDemo()
+const oidc = await addOidcLogin(app)
 await app.listen({ host, port })
+const mtls = await startMtlsListener(host)
 
 // Orchestrators send SIGTERM, a terminal sends SIGINT: stop accepting
 // connections, let requests in flight finish, then exit. A second signal
@@ -20,7 +23,7 @@ async function shutdown (signal: NodeJS.Signals): Promise<void> {
   }, CLOSE_TIMEOUT_MS)
   timer.unref()
   try {
-    await app.close()
+    await Promise.all([app.close(), mtls?.close()])
     app.log.info('fastify-rampart demo: closed')
   } catch (err) {
     app.log.error({ err }, 'fastify-rampart demo: close failed')
@@ -49,7 +52,7 @@ fastify-rampart demo on ${base}  (rate limit store: ${process.env.REDIS_URL ? 'R
   POST /login                5 attempts per 15 min, shared with POST /login/reset (group "auth")
   GET  /api/me               bearer token required (scope "profile"); the token is printed below
   POST /hooks/demo           a Standard Webhooks delivery, verified on the raw bytes, processed once
-
+${oidc ? '  GET  /auth/login?returnTo=/   log in with your identity provider (OIDC_ISSUER)\n' : ''}${mtls ? `  mTLS listener on port ${process.env.MTLS_PORT ?? 8443}: GET /internal/whoami, GET /internal/payments (client certificate required)\n` : ''}
 Try:
   curl -si ${base}/api/items
   curl -si ${base}/ | sed -n '1,/^\\r$/p'
