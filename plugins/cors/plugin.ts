@@ -62,8 +62,9 @@ function resolveOptions (input: unknown, path: string, problems: string[]): Reso
 export function resolve (input: unknown, path: string, problems: string[]): CorsPolicy | undefined {
   const options = resolveOptions(input, path, problems)
   if (options === undefined) return undefined
-  // Only the problems matter here; the real (possibly async) matcher is wrapped when the plugin registers.
-  return resolvePolicy({ ...options, originMatcher: options.originMatcher === undefined ? undefined : () => false }, path, problems)
+  // Only the problems matter here (the policy is never asked about an origin), so the matcher
+  // passes as is; the plugin wraps a possibly async one when it registers.
+  return resolvePolicy(options as ResolvedCors, path, problems)
 }
 
 /** A route's exposedHeaders replaces the plugin's list, except for the rate-limit names (see RATE_LIMIT_HEADERS). */

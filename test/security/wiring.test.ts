@@ -1,5 +1,6 @@
 import t from 'tap'
-import { securityPlugin } from '../../index.js'
+import { authorizeAny, headersPlugin, securityPlugin } from '../../index.js'
+import { Pki } from '../mtls-pki.js'
 import { signWebhook } from '../../plugins/webhook/sign.js'
 import { caught, makeApp } from '../helpers.js'
 import { AUDIENCE, fakeClock, ISSUER, makeKey, sign } from '../jwt/helpers.js'
@@ -69,4 +70,26 @@ t.test('securityPlugin lists the jwt, webhook and mtls option problems with the 
   for (const key of ['headers.hsts.maxAge', 'jwt.issuers', 'webhook.tolerance', 'mtls.authorize']) {
     t.ok(err.problems?.some((p) => p.startsWith(key)), key)
   }
+})
+
+t.test('mtls through securityPlugin: a plain-HTTP request has no client certificate and gets 401', async (t) => {
+  const pki = new Pki()
+  t.teardown(() => pki.remove())
+  const root = pki.root('wiring-root', 'example.org')
+  const app = makeApp(t)
+  await app.register(securityPlugin, { rateLimit: false, mtls: { authorize: authorizeAny(), trustBundles: { 'example.org': root.cert } } })
+  app.get('/internal', async () => 'secret')
+  app.get('/open', { config: { security: { mtls: false } } }, async () => 'open')
+  const res = await app.inject('/internal')
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, 'FST_RAMPART_MTLS_REQUIRED')
+  t.equal((await app.inject('/open')).statusCode, 200)
+})
+
+t.test('headersPlugin alone refuses a route config that is neither false nor an object', async (t) => {
+  const app = makeApp(t)
+  await app.register(headersPlugin)
+  const err = await caught(() => app.get('/x', { config: { security: { headers: 42 } } as never }, async () => 'x'))
+  t.equal(err.code, 'FST_RAMPART_INVALID_ROUTE_CONFIG')
+  t.same(err.problems, ['config.security.headers: must be false or an object (got number)'])
 })
