@@ -25,6 +25,13 @@ export interface HeaderSet {
   apiSecure: Pair[]
   html: Pair[]
   htmlSecure: Pair[]
+  /**
+   * Written in onRequest, before the handler runs (so whatever the handler
+   * sets replaces them): the list the response most likely needs (the API
+   * list under `auto`), plus Cache-Control. onSend only corrects it.
+   */
+  early: Pair[]
+  earlySecure: Pair[]
   /** HTML CSP headers carrying the per-request nonce: the value is `parts.join(nonce)`. */
   nonced: [name: string, parts: string[]][]
   cacheControl: string | undefined
@@ -187,15 +194,20 @@ export function buildHeaderSet (options: ResolvedHeadersOptions, path: string, p
     }
   }
 
+  const cacheControl = options.cacheControl === false ? undefined : options.cacheControl
+  const withCache = (list: Pair[]): Pair[] => (cacheControl === undefined ? list : [...list, ['cache-control', cacheControl]])
+  const htmlFirst = options.profile === 'html'
   return {
     profile: options.profile,
     checkSecure,
+    early: withCache(htmlFirst ? html : api),
+    earlySecure: withCache(htmlFirst ? htmlSecure : apiSecure),
     api,
     apiSecure,
     html,
     htmlSecure,
     nonced,
-    cacheControl: options.cacheControl === false ? undefined : options.cacheControl,
+    cacheControl,
     remove: options.removeHeaders.map((h) => h.toLowerCase()),
     nonce,
     frameAncestors,

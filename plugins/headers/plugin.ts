@@ -7,10 +7,11 @@ import { isPlainObject, mergeOver } from '../../lib/copy.js'
 import { CspNonceOffError, invalidOptions, invalidRouteConfig } from '../../lib/errors.js'
 import { kindOf, withoutDefaults, withoutRegisterKeys } from '../../lib/options.js'
 import { attachToRoute, routeName, routeSecurityConfig } from '../../lib/route-config.js'
+import { addStep } from '../../lib/steps.js'
 import { type HeadersOptions, HeadersOptionsSchema } from '../../schemas/headers.js'
 import { createLogLimiter, type LogLimiter } from '../../lib/log-limiter.js'
 import { frameAncestorsDirective, renderDynamicCsp } from './frame-ancestors.js'
-import type { FrameAncestorsHook, HeaderSet } from './header-set.js'
+import type { FrameAncestorsHook, HeaderSet, Pair } from './header-set.js'
 import { resolveHeaderSet } from './resolve.js'
 
 const kNonce = Symbol('rampart.cspNonce')
@@ -20,6 +21,7 @@ const OFF = null
 const LOG_INTERVAL_MS = 10_000
 
 type NoncedReply = FastifyReply & { [kNonce]?: string }
+
 
 /** The response's nonce, made on first use; unlike the `reply.cspNonce` getter it never throws (hooks run on every route). */
 function nonceOf (reply: NoncedReply): string {
@@ -38,19 +40,30 @@ function newNonce (): string {
 
 const HTML = /^\s*(?:text\/html|application\/xhtml\+xml)\b/i
 
+// Most responses of an app share a handful of Content-Type strings: remember the last answer.
+let lastType: unknown
+let lastHtml = false
+
 function isHtml (reply: FastifyReply): boolean {
   const type = reply.getHeader('content-type')
-  return typeof type === 'string' && HTML.test(type)
+  if (type === lastType) return lastHtml
+  lastType = type
+  lastHtml = typeof type === 'string' && HTML.test(type)
+  return lastHtml
 }
 
 async function headersPlugin (fastify: FastifyInstance, options: HeadersOptions): Promise<void> {
   const input = withoutRegisterKeys(options)
   const problems: string[] = []
-  const defaultSet = resolveHeaderSet(input, 'headers', problems)
-  if (problems.length > 0 || defaultSet === undefined) throw invalidOptions(problems)
+  const resolved = resolveHeaderSet(input, 'headers', problems)
+  if (problems.length > 0 || resolved === undefined) throw invalidOptions(problems)
+  const defaultSet: HeaderSet = resolved
 
   // One symbol per registration, so two scopes with different options never read each other's route sets.
   const kRouteSet = Symbol('rampart.headers.route')
+  // The list the onRequest step wrote, so onSend knows what is ours.
+  const kWritten = Symbol('rampart.headers.written')
+  type Written = FastifyRequest & { [kWritten]?: readonly Pair[] }
   const logLimiter = createLogLimiter(LOG_INTERVAL_MS)
   // `request.routeOptions` builds an object on every read; skip it until
   // some route actually has its own header config.
@@ -97,28 +110,95 @@ async function headersPlugin (fastify: FastifyInstance, options: HeadersOptions)
     })
   }
 
+  function setOf (request: FastifyRequest): HeaderSet | null {
+    if (!anyRouteSet) return defaultSet
+    const own = (request.routeOptions.config as unknown as Record<symbol, HeaderSet | null | undefined>)[kRouteSet]
+    return own === undefined ? defaultSet : own
+  }
+
+  // The header list goes out before the handler runs: a header the handler
+  // sets simply replaces ours, and onSend is left with corrections (HTML
+  // responses, raw headers, removals) instead of a probe per header.
+  addStep(fastify, 'rampartSecurityHeadersEarly', function rampartSecurityHeadersEarly (request: FastifyRequest, reply: FastifyReply): boolean {
+    const set = setOf(request)
+    if (set === OFF) return true
+    const list = set.checkSecure && request.protocol === 'https' ? set.earlySecure : set.early
+    for (let i = 0; i < list.length; i++) reply.header(list[i][0], list[i][1])
+    ;(request as Written)[kWritten] = list
+    return true
+  })
+
   fastify.addHook(
     'onSend',
     function rampartSecurityHeaders (request: FastifyRequest, reply: FastifyReply, payload: unknown, done) {
-      const own = anyRouteSet
-        ? (request.routeOptions.config as unknown as Record<symbol, HeaderSet | null | undefined>)[kRouteSet]
-        : undefined
-      const set = own === undefined ? defaultSet : own
-      if (set !== OFF) writeHeaders(set, request, reply, logLimiter)
+      const written = (request as Written)[kWritten]
+      const set = setOf(request)
+      if (set !== OFF) finishHeaders(set, written, request, reply, logLimiter)
       done(null, payload)
     }
   )
 }
 
-/** The whole per-request cost: pick a precomputed list, write what the route has not set. */
-function writeHeaders (set: HeaderSet, request: FastifyRequest, reply: FastifyReply, logLimiter: LogLimiter): void {
+/** A header Node holds (`reply.raw.setHeader`) wins over ours, as a probe before writing let it before. */
+function yieldToRaw (reply: FastifyReply, list: readonly Pair[]): void {
+  const raw = reply.raw
+  if (raw.getHeaderNames().length === 0) return
+  for (let i = 0; i < list.length; i++) {
+    const name = list[i][0]
+    const value = raw.getHeader(name)
+    if (value === undefined) continue
+    // reply.removeHeader removes Node's copy too: put it back.
+    reply.removeHeader(name)
+    raw.setHeader(name, value)
+  }
+}
+
+/** Takes back what onRequest wrote and nobody replaced, before the full write for another list. */
+function takeBack (reply: FastifyReply, list: readonly Pair[]): void {
+  for (let i = 0; i < list.length; i++) {
+    const [name, value] = list[i]
+    if (reply.getHeader(name) !== value) continue
+    const raw = reply.raw.getHeader(name)
+    reply.removeHeader(name)
+    if (raw !== undefined) reply.raw.setHeader(name, raw)
+  }
+}
+
+/**
+ * onSend: when onRequest wrote the right list, only the extras remain;
+ * otherwise (an HTML response, or an answer sent before our onRequest
+ * step ran) the full write, probing each name so the route's own win.
+ */
+function finishHeaders (set: HeaderSet, written: readonly Pair[] | undefined, request: FastifyRequest, reply: FastifyReply, logLimiter: LogLimiter): void {
   const html = set.profile === 'html' || (set.profile === 'auto' && isHtml(reply))
+  if (written !== undefined && (written === set.early || written === set.earlySecure) && html === (set.profile === 'html')) {
+    yieldToRaw(reply, written)
+    writeExtras(set, html, request, reply, logLimiter)
+    return
+  }
+  if (written !== undefined) takeBack(reply, written)
+  writeHeaders(set, html, request, reply, logLimiter)
+}
+
+/** The whole write, as before onRequest wrote anything: pick a precomputed list, write what the route has not set. */
+function writeHeaders (set: HeaderSet, html: boolean, request: FastifyRequest, reply: FastifyReply, logLimiter: LogLimiter): void {
   const secure = set.checkSecure && request.protocol === 'https'
   const list = html ? (secure ? set.htmlSecure : set.html) : secure ? set.apiSecure : set.api
   for (let i = 0; i < list.length; i++) {
     const [name, value] = list[i]
     if (!reply.hasHeader(name)) reply.header(name, value)
   }
+  if (
+    set.cacheControl !== undefined &&
+    !reply.hasHeader('cache-control')
+  ) {
+    reply.header('cache-control', set.cacheControl)
+  }
+  writeExtras(set, html, request, reply, logLimiter)
+}
+
+/** Nonced and per-request CSP, and the removals: never written early. */
+function writeExtras (set: HeaderSet, html: boolean, request: FastifyRequest, reply: FastifyReply, logLimiter: LogLimiter): void {
   if (html) {
     for (let i = 0; i < set.nonced.length; i++) {
       const [name, parts] = set.nonced[i]
@@ -126,13 +206,6 @@ function writeHeaders (set: HeaderSet, request: FastifyRequest, reply: FastifyRe
     }
   }
   if (set.frameAncestors !== undefined) writeFrameAncestors(set.frameAncestors, html, request, reply, logLimiter)
-  if (
-    set.cacheControl !== undefined &&
-    !reply.hasHeader('cache-control') &&
-    !reply.raw.hasHeader('cache-control')
-  ) {
-    reply.header('cache-control', set.cacheControl)
-  }
   for (let i = 0; i < set.remove.length; i++) {
     // removeHeader `delete`s from Fastify's header object, which is slow; most responses have nothing to remove.
     if (reply.hasHeader(set.remove[i])) reply.removeHeader(set.remove[i])
