@@ -5,6 +5,7 @@ import { invalidOptions, invalidRouteConfig, UntrustedHostError } from '../../li
 import { createLogLimiter } from '../../lib/log-limiter.js'
 import { collectOptions, withoutRegisterKeys } from '../../lib/options.js'
 import { attachToRoute, explainRouteConfig, routeName, routeSecurityConfig } from '../../lib/route-config.js'
+import { addStep } from '../../lib/steps.js'
 import { trustProxyOf } from '../../lib/trust-proxy.js'
 import {
   type TrustedHostOptions,
@@ -21,6 +22,8 @@ type Resolved = Required<TrustedHostOptions> & {
 
 const RouteConfigCheck = Compile(TrustedHostRouteSchema)
 const LOG_INTERVAL_MS = 10_000
+/** Accepted Host values remembered per allowlist and scheme. */
+const ACCEPTED_MAX = 1024
 
 // The body Fastify's default error handler would send, written directly so
 // an app's own error handler cannot turn a refused host into a 500 or leak
@@ -98,7 +101,8 @@ async function trustedHostPlugin (fastify: FastifyInstance, options: TrustedHost
     anyRouteMatcher = true
   })
 
-  function refuse (request: FastifyRequest, reply: FastifyReply, reason: Reason, host?: string): void {
+  /** Sends the 400; false, for the step: the request is answered. */
+  function refuse (request: FastifyRequest, reply: FastifyReply, reason: Reason, host?: string): false {
     const suppressed = logLimiter.take()
     if (suppressed >= 0) {
       // Only our own reason words and an already-validated host name reach the log: no raw header text.
@@ -108,6 +112,7 @@ async function trustedHostPlugin (fastify: FastifyInstance, options: TrustedHost
       )
     }
     reply.code(400).type('application/json; charset=utf-8').send(REFUSAL)
+    return false
   }
 
   function wwwTarget (parsed: ParsedHost): boolean {
@@ -132,20 +137,27 @@ async function trustedHostPlugin (fastify: FastifyInstance, options: TrustedHost
     return true
   }
 
-  fastify.addHook('onRequest', function rampartTrustedHost (request, reply, done) {
-    let routeMatcher: HostMatcher | null | undefined = defaultMatcher
-    if (anyRouteMatcher) {
-      const own = (request.routeOptions.config as unknown as Record<symbol, HostMatcher | null | undefined>)[kRouteMatcher]
-      if (own !== undefined) routeMatcher = own
-    }
-    if (routeMatcher === null) return done()
+  // Most requests carry one of a few Host values: the ones already accepted
+  // skip the parse and the match (a refused value is never remembered).
+  // Only without redirects, whose answer also depends on the path.
+  const accepted = new WeakMap<HostMatcher, [plain: Set<string>, secure: Set<string>]>()
+  function acceptedOf (routeMatcher: HostMatcher, secure: boolean): Set<string> {
+    let sets = accepted.get(routeMatcher)
+    if (sets === undefined) accepted.set(routeMatcher, (sets = [new Set(), new Set()]))
+    return sets[secure ? 1 : 0]
+  }
 
+  function check (request: FastifyRequest, reply: FastifyReply, routeMatcher: HostMatcher): boolean {
     const value = authorityOf(request, useForwardedHost)
     if (value === 'missing' || value === 'duplicate' || value === 'mismatch') return refuse(request, reply, value)
+    const url = request.raw.url as string
+    const secure = request.protocol === 'https'
+    // Origin-form targets (`/path`) name no host of their own.
+    const cache = redirect === undefined && url.charCodeAt(0) === 47 ? acceptedOf(routeMatcher, secure) : undefined
+    if (cache !== undefined && cache.has(value)) return true
     const parsed = parseHost(value)
     if (parsed === undefined) return refuse(request, reply, 'malformed')
-    const secure = request.protocol === 'https'
-    const target = absoluteFormAuthority(request.raw.url as string)
+    const target = absoluteFormAuthority(url)
     if (target !== undefined) {
       const other = parseHost(target)
       if (
@@ -159,11 +171,26 @@ async function trustedHostPlugin (fastify: FastifyInstance, options: TrustedHost
     if (!matchHost(routeMatcher, parsed.hostname, effectivePort(parsed, secure))) {
       // As Starlette's www_redirect: an apex that is not listed itself still
       // goes to its www. host when that one is (the target is always listed).
-      if (routeMatcher === defaultMatcher && wwwTarget(parsed) && redirectTo(request, reply, parsed, secure)) return
+      if (routeMatcher === defaultMatcher && wwwTarget(parsed) && redirectTo(request, reply, parsed, secure)) return false
       return refuse(request, reply, 'not allowed', parsed.hostname)
     }
-    if (redirectTo(request, reply, parsed, secure)) return
-    done()
+    if (redirectTo(request, reply, parsed, secure)) return false
+    if (cache !== undefined) {
+      // Bounded: a wildcard entry allows endless names.
+      if (cache.size >= ACCEPTED_MAX) cache.clear()
+      cache.add(value)
+    }
+    return true
+  }
+
+  addStep(fastify, 'rampartTrustedHost', function rampartTrustedHost (request: FastifyRequest, reply: FastifyReply): boolean {
+    let routeMatcher: HostMatcher | null | undefined = defaultMatcher
+    if (anyRouteMatcher) {
+      const own = (request.routeOptions.config as unknown as Record<symbol, HostMatcher | null | undefined>)[kRouteMatcher]
+      if (own !== undefined) routeMatcher = own
+    }
+    if (routeMatcher === null) return true
+    return check(request, reply, routeMatcher)
   })
 }
 
