@@ -10,7 +10,8 @@ import type { TrustedHostOptions } from '../schemas/trusted-host.js'
 import corsPlugin from './cors/plugin.js'
 import headersPlugin from './headers/plugin.js'
 import { rateLimitHeaderNames } from './rate-limit/buckets.js'
-import rateLimitPlugin, { preflightLimitHook } from './rate-limit/plugin.js'
+import rateLimitPlugin, { preflightLimitStep } from './rate-limit/plugin.js'
+import { addStep, endFusing, startFusing } from '../lib/steps.js'
 import { checkSecurityOptions, routeConfigProblems } from './security-check.js'
 import trustedHostPlugin from './trusted-host/plugin.js'
 import jwtPlugin from './jwt/plugin.js'
@@ -51,6 +52,8 @@ async function securityPlugin (fastify: FastifyInstance, options: SecurityOption
     if (routeProblems.length > 0) throw invalidRouteConfig(routeName(routeOptions), routeProblems)
   })
 
+  // One onRequest hook runs every plugin's step below, in this order (issue 17).
+  startFusing(fastify)
   const trustedHost = plan.trustedHost as TrustedHostOptions | false | undefined
   const cors = plan.cors as CorsOptions | false | undefined
   const rateLimit = plan.rateLimit as RateLimitOptions | false
@@ -65,7 +68,7 @@ async function securityPlugin (fastify: FastifyInstance, options: SecurityOption
   if (on(mtls)) await fastify.register(mtlsPlugin, mtls)
   if (on(cors)) {
     // CORS answers preflights in its onRequest hook: count them first.
-    if (rateLimit !== false) fastify.addHook('onRequest', preflightLimitHook(fastify))
+    if (rateLimit !== false) addStep(fastify, 'rampartPreflightLimit', preflightLimitStep(fastify))
     // Scripts can read the limit and Retry-After only if CORS exposes them.
     const exposed = rateLimit === false
       ? cors.exposedHeaders
@@ -80,6 +83,7 @@ async function securityPlugin (fastify: FastifyInstance, options: SecurityOption
     await fastify.register(headersPlugin, headers)
     declareSecurityKey(fastify, 'headers')
   }
+  endFusing(fastify)
   fastify.log.debug(
     {
       trustedHost: on(trustedHost),

@@ -6,6 +6,7 @@ import { Compile } from 'typebox/compile'
 import { invalidOptions, invalidRouteConfig, MtlsForbiddenError, MtlsRequiredError } from '../../lib/errors.js'
 import { createLogLimiter } from '../../lib/log-limiter.js'
 import { collectOptions, withoutRegisterKeys } from '../../lib/options.js'
+import { addStep } from '../../lib/steps.js'
 import { attachToRoute, explainRouteConfig, routeName, routeSecurityConfig, declareSecurityKey } from '../../lib/route-config.js'
 import { type MtlsOptions, MtlsOptionsSchema, type MtlsRouteConfig, MtlsRouteSchema } from '../../schemas/mtls.js'
 import type { MtlsAuthorizer } from './authorizers.js'
@@ -180,14 +181,16 @@ async function mtlsPlugin (fastify: FastifyInstance, options: MtlsOptions): Prom
     return verdict
   }
 
-  function refuse (request: FastifyRequest, reply: FastifyReply, status: 401 | 403, reason: string, id: SpiffeId | undefined): void {
+  /** Sends the 401/403; false, for the step: the request is answered. */
+  function refuse (request: FastifyRequest, reply: FastifyReply, status: 401 | 403, reason: string, id: SpiffeId | undefined): false {
     const suppressed = logLimiter.take()
     if (suppressed >= 0) request.log.warn({ spiffeId: id?.toString(), reason, suppressed }, 'fastify-rampart: mTLS peer refused')
     // Sent, not thrown: an app's error handler cannot turn it into a 500.
     reply.code(status).type('application/json; charset=utf-8').send(status === 401 ? REQUIRED : FORBIDDEN)
+    return false
   }
 
-  function rampartMtls (request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+  function rampartMtls (request: FastifyRequest, reply: FastifyReply): boolean {
     const own = (request.routeOptions.config as unknown as Record<symbol, MtlsAuthorizer | null | undefined>)[kRoute]
     const check = own === undefined ? authorize : own
     const headers = request.headers
@@ -195,7 +198,7 @@ async function mtlsPlugin (fastify: FastifyInstance, options: MtlsOptions): Prom
     if (check === null) {
       // Nothing vouches for the header here: no later code may read it.
       if (xfcc !== undefined) delete headers[XFCC]
-      return done()
+      return true
     }
     const socket = request.raw.socket as TLSSocket
     let verdict = verdicts.get(socket)
@@ -223,10 +226,10 @@ async function mtlsPlugin (fastify: FastifyInstance, options: MtlsOptions): Prom
     }
     if (!allowed) return refuse(request, reply, 403, 'refused by the authorizer', id)
     request.spiffeId = id
-    done()
+    return true
   }
 
-  fastify.addHook('onRequest', rampartMtls)
+  addStep(fastify, 'rampartMtls', rampartMtls)
 }
 
 export default fp(mtlsPlugin, { fastify: '5.x', name: 'fastify-rampart-mtls' })

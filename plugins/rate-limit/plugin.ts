@@ -5,6 +5,7 @@ import { invalidOptions, invalidRouteConfig } from '../../lib/errors.js'
 import { createLogLimiter } from '../../lib/log-limiter.js'
 import { withoutRegisterKeys } from '../../lib/options.js'
 import { addRouteHook, attachToRoute, declareSecurityKey, routeName, routeSecurityConfig } from '../../lib/route-config.js'
+import { addStep, type Step } from '../../lib/steps.js'
 import { trustProxyOf } from '../../lib/trust-proxy.js'
 import type { RateLimitOptions } from '../../schemas/rate-limit.js'
 import { type Answerer, safely, secondsOf, sendLimited, sendUnavailable, writeHeaders } from './answer.js'
@@ -20,6 +21,7 @@ const LOG_INTERVAL_MS = 10_000
 
 type Done = () => void
 type Check = (request: FastifyRequest, reply: FastifyReply, done: Done) => void
+type PreflightCheck = (request: FastifyRequest, reply: FastifyReply) => boolean | Promise<boolean>
 
 /** preParsing hooks pass the payload stream along; the others only call done. */
 function hookFor (name: HookName, check: Check): Check | ((request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, p: unknown) => void) => void) {
@@ -65,18 +67,19 @@ export interface RateLimitApi {
 
 // securityPlugin counts preflights before CORS answers them (in onRequest,
 // before the limiter's own hook); it finds this instance's check here.
-const preflightChecks = new WeakMap<FastifyInstance, Check>()
+const preflightChecks = new WeakMap<FastifyInstance, PreflightCheck>()
 
 /**
- * An onRequest hook that charges CORS preflights to the IP bucket of the
- * rate limiter registered on `fastify` (possibly later): securityPlugin adds
- * it ahead of the CORS plugin, which answers preflights in its own onRequest.
+ * An onRequest step that charges CORS preflights to the IP bucket of the
+ * rate limiter registered on `fastify` (later): securityPlugin adds it ahead
+ * of the CORS plugin, which answers preflights in its own step.
  */
-export function preflightLimitHook (fastify: FastifyInstance): Check {
-  return function rampartPreflightLimit (request, reply, done) {
-    const check = preflightChecks.get(fastify)
-    if (check === undefined || !isPreflight(request)) return done()
-    check(request, reply, done)
+export function preflightLimitStep (fastify: FastifyInstance): Step {
+  let check: PreflightCheck | undefined
+  return function rampartPreflightLimit (request, reply) {
+    if (!isPreflight(request)) return true
+    check ??= preflightChecks.get(fastify)
+    return check === undefined || check(request, reply)
   }
 }
 
@@ -190,77 +193,77 @@ async function rateLimitPlugin (fastify: FastifyInstance, options: RateLimitOpti
     return true
   }
 
-  /** The IP bucket; then `next` (the principal check, or done). */
-  function checkIp (request: FastifyRequest, reply: FastifyReply, bucket: Bucket, cost: number, next: Done): void {
+  /** The IP bucket: true to go on, false once it answered (429/503), or a promise of either (Redis, a custom store). */
+  function checkIp (request: FastifyRequest, reply: FastifyReply, bucket: Bucket, cost: number): boolean | Promise<boolean> {
     const key = clientKey(request)
     const outcome = limiter.consume(request, `${bucket.ipPrefix}${key}`, bucket, cost)
     // No closure on the synchronous (memory) path: this runs on every request.
-    if (outcome instanceof Promise) {
-      outcome.then((o) => afterIp(request, reply, bucket, key, o, next), next)
-      return
-    }
-    afterIp(request, reply, bucket, key, outcome, next)
+    if (outcome instanceof Promise) return outcome.then((o) => afterIp(request, reply, bucket, key, o))
+    return afterIp(request, reply, bucket, key, outcome)
   }
 
-  function afterIp (request: FastifyRequest, reply: FastifyReply, bucket: Bucket, key: string, outcome: Outcome, next: Done): void {
+  function afterIp (request: FastifyRequest, reply: FastifyReply, bucket: Bucket, key: string, outcome: Outcome): boolean {
     ;(request as Marked)[kIp] = outcome
-    if (apply(request, reply, bucket, outcome, true, 'ip', key)) next()
-    else (request as Marked)[kSettled] = true
+    if (apply(request, reply, bucket, outcome, true, 'ip', key)) return true
+    ;(request as Marked)[kSettled] = true
+    return false
   }
 
   /** The principal bucket, after authentication; an unauthenticated request has none (invalid tokens mint nothing). */
-  function checkPrincipal (request: FastifyRequest, reply: FastifyReply, done: Done, route: RouteLimit): void {
+  function checkPrincipal (request: FastifyRequest, reply: FastifyReply, route: RouteLimit): boolean | Promise<boolean> {
     const id = safely(answer, request, 'principal', principal as (request: FastifyRequest) => string | undefined, request)
-    if (typeof id !== 'string' || id === '') return done()
+    if (typeof id !== 'string' || id === '') return true
     const bucket = pickBucket(route, tierOf(request))
     const outcome = limiter.consume(request, `${bucket.principalPrefix}${id}`, bucket, bucket.cost)
-    if (outcome instanceof Promise) {
-      outcome.then((o) => afterPrincipal(request, reply, done, bucket, id, o), done)
-      return
-    }
-    afterPrincipal(request, reply, done, bucket, id, outcome)
+    if (outcome instanceof Promise) return outcome.then((o) => afterPrincipal(request, reply, bucket, id, o))
+    return afterPrincipal(request, reply, bucket, id, outcome)
   }
 
-  function afterPrincipal (request: FastifyRequest, reply: FastifyReply, done: Done, bucket: Bucket, id: string, outcome: Outcome): void {
+  function afterPrincipal (request: FastifyRequest, reply: FastifyReply, bucket: Bucket, id: string, outcome: Outcome): boolean {
     // Set by the IP check, which always runs first.
     const ip = (request as Marked)[kIp] as Outcome
-    if (apply(request, reply, bucket, outcome, binding(ip, outcome) === 'principal', 'principal', id)) done()
+    return apply(request, reply, bucket, outcome, binding(ip, outcome) === 'principal', 'principal', id)
   }
 
   /** Everything after onRequest: the principal bucket, or (without principal) the whole check. */
   function later (request: FastifyRequest, reply: FastifyReply, done: Done, route: RouteLimit): void {
     if ((request as Marked)[kSettled] === true) return done()
-    if (principal === undefined) return checkIp(request, reply, pickBucket(route, tierOf(request)), route.bucket.cost, done)
-    checkPrincipal(request, reply, done, route)
+    const result = principal === undefined
+      ? checkIp(request, reply, pickBucket(route, tierOf(request)), route.bucket.cost)
+      : checkPrincipal(request, reply, route)
+    if (result === true) done()
+    else if (result !== false) result.then((go) => { if (go) done() }, done)
   }
 
-  function preflight (request: FastifyRequest, reply: FastifyReply, done: Done): void {
+  function preflight (request: FastifyRequest, reply: FastifyReply): boolean | Promise<boolean> {
     const route = routeOf(request)
     ;(request as Marked)[kSettled] = true
-    if (route === null || settings.preflightCost === 0 || allowListed(request)) return done()
-    checkIp(request, reply, route.bucket, settings.preflightCost, done)
+    if (route === null || settings.preflightCost === 0 || allowListed(request)) return true
+    return checkIp(request, reply, route.bucket, settings.preflightCost)
   }
   preflightChecks.set(fastify, preflight)
 
-  // The IP bucket always runs here, before any auth hook can answer (a 401
-  // in onRequest must not skip the limit: brute-forcing tokens is limited by
-  // IP); the principal bucket runs after authentication, in `hook`.
-  fastify.addHook('onRequest', function rampartRateLimit (request, reply, done) {
-    if ((request as Marked)[kSettled] === true) return done()
-    if (isPreflight(request)) return preflight(request, reply, done)
+  // The IP bucket always runs in onRequest, before any auth hook can answer
+  // (a 401 in onRequest must not skip the limit: brute-forcing tokens is
+  // limited by IP); the principal bucket runs after authentication, in `hook`.
+  addStep(fastify, 'rampartRateLimit', function rampartRateLimit (request: FastifyRequest, reply: FastifyReply): boolean | Promise<boolean> {
+    if ((request as Marked)[kSettled] === true) return true
+    if (isPreflight(request)) return preflight(request, reply)
     const route = routeOf(request)
-    if (route === null) return done()
+    if (route === null) return true
     if (allowListed(request)) {
       ;(request as Marked)[kSettled] = true
-      return done()
+      return true
     }
     if (principal === undefined) {
-      if (route.hook !== 'onRequest') return done()
-      return checkIp(request, reply, pickBucket(route, tierOf(request)), route.bucket.cost, done)
+      if (route.hook !== 'onRequest') return true
+      return checkIp(request, reply, pickBucket(route, tierOf(request)), route.bucket.cost)
     }
     const bucket = pickBucket(route, tierOf(request))
-    if (route.hook !== 'onRequest') return checkIp(request, reply, bucket, bucket.cost, done)
-    checkIp(request, reply, bucket, bucket.cost, () => checkPrincipal(request, reply, done, route))
+    const ip = checkIp(request, reply, bucket, bucket.cost)
+    if (route.hook !== 'onRequest' || ip === false) return ip
+    if (ip === true) return checkPrincipal(request, reply, route)
+    return ip.then((go) => go && checkPrincipal(request, reply, route))
   })
 
   if (settings.hook !== 'onRequest') {

@@ -3,7 +3,8 @@ import t from 'tap'
 import { rateLimitPlugin, securityPlugin } from '../../index.js'
 import { routeSecurityConfig, declareSecurityKey } from '../../lib/route-config.js'
 import { binding, CLOSED, OPEN } from '../../plugins/rate-limit/decide.js'
-import { preflightLimitHook } from '../../plugins/rate-limit/plugin.js'
+import { addStep } from '../../lib/steps.js'
+import { preflightLimitStep } from '../../plugins/rate-limit/plugin.js'
 import { caught, makeApp } from '../helpers.js'
 import { hit } from './helpers.js'
 
@@ -35,13 +36,21 @@ t.test('an allow-listed client is not checked in a later hook either', async (t)
 
 t.test('a preflight counted by the early hook is not counted again by the limiter', async (t) => {
   const app = makeApp(t)
-  app.addHook('onRequest', preflightLimitHook(app))
+  addStep(app, 'early', preflightLimitStep(app))
   await app.register(rateLimitPlugin, { limit: 2 })
   app.options('/api', async () => 'ok')
   app.get('/api', async () => 'ok')
   const preflight = { method: 'OPTIONS' as const, url: '/api', headers: { origin: 'https://a.example', 'access-control-request-method': 'GET' } }
   t.same(await hit(app, 3, preflight), [200, 200, 429])
   t.equal((await app.inject('/api')).statusCode, 429, 'a plain request passes through the early hook untouched')
+})
+
+t.test('the early preflight step lets preflights through where no limiter is registered', async (t) => {
+  const app = makeApp(t)
+  addStep(app, 'early', preflightLimitStep(app))
+  app.options('/api', async () => 'ok')
+  const preflight = { method: 'OPTIONS' as const, url: '/api', headers: { origin: 'https://a.example', 'access-control-request-method': 'GET' } }
+  t.same(await hit(app, 3, preflight), [200, 200, 200])
 })
 
 t.test('cost refusals name the limit of a strict bucket and the burst of a GCRA one', async (t) => {
