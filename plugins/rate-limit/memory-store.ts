@@ -17,7 +17,12 @@ interface Entry {
   tat: number
   /** How far ahead of now the TAT may be before the key is limited (capacity minus one interval). */
   slack: number
+  /** When the key last moved to the back of its list. */
+  moved: number
 }
+
+/** A key in steady use moves to the back of its list at most this often: a Map delete + set per request is measurable (issue 17). */
+const MOVE_MS = 1000
 
 /** Limited: one more request of cost 1 would be refused. */
 function isLimited (entry: Entry, now: number): boolean {
@@ -58,19 +63,25 @@ export class MemoryStore implements RateLimitStore {
 
   consume (key: string, params: GcraParams, cost: number): GcraDecision {
     const now = this.#now()
-    const entry = this.#open.get(key) ?? this.#limited.get(key)
+    let entry = this.#open.get(key)
+    const wasOpen = entry !== undefined
+    if (!wasOpen) entry = this.#limited.get(key)
     if (entry === undefined && this.size >= this.#maxKeys && !this.#makeRoom(now)) {
       return this.#refuse(params)
     }
     const decision = decideAt(entry?.tat, now, params, cost)
     if (decision.allowed) {
       const tat = now + decision.debtMs
-      const updated = entry ?? { tat, slack: intervalMs(params) * (params.burst - 1) }
+      const updated = entry ?? { tat, slack: intervalMs(params) * (params.burst - 1), moved: now }
       updated.tat = tat
+      const limited = isLimited(updated, now)
+      // Still in the right list and moved lately: it is recent enough where it is.
+      if (entry !== undefined && limited !== wasOpen && now - entry.moved < MOVE_MS) return decision
+      updated.moved = now
       // Delete first: a re-set key moves to the back of its list (most recently used).
-      this.#open.delete(key)
-      this.#limited.delete(key)
-      ;(isLimited(updated, now) ? this.#limited : this.#open).set(key, updated)
+      if (wasOpen) this.#open.delete(key)
+      else this.#limited.delete(key)
+      ;(limited ? this.#limited : this.#open).set(key, updated)
     }
     return decision
   }
