@@ -139,6 +139,8 @@ async function headersPlugin (fastify: FastifyInstance, options: HeadersOptions)
   )
 }
 
+const NONE: readonly string[] = []
+
 /** A header Node holds (`reply.raw.setHeader`) wins over ours, as a probe before writing let it before. */
 function yieldToRaw (reply: FastifyReply, list: readonly Pair[]): void {
   const raw = reply.raw
@@ -153,15 +155,22 @@ function yieldToRaw (reply: FastifyReply, list: readonly Pair[]): void {
   }
 }
 
-/** Takes back what onRequest wrote and nobody replaced, before the full write for another list. */
-function takeBack (reply: FastifyReply, list: readonly Pair[]): void {
+/**
+ * Takes back what onRequest wrote and nobody replaced, before the full write
+ * for another list; returns the names the handler removed (its choice, kept).
+ */
+function takeBack (reply: FastifyReply, list: readonly Pair[]): string[] {
+  const removed: string[] = []
   for (let i = 0; i < list.length; i++) {
     const [name, value] = list[i]
-    if (reply.getHeader(name) !== value) continue
+    const current = reply.getHeader(name)
+    if (current === undefined) removed.push(name)
+    if (current !== value) continue
     const raw = reply.raw.getHeader(name)
     reply.removeHeader(name)
     if (raw !== undefined) reply.raw.setHeader(name, raw)
   }
+  return removed
 }
 
 /**
@@ -176,21 +185,21 @@ function finishHeaders (set: HeaderSet, written: readonly Pair[] | undefined, re
     writeExtras(set, html, request, reply, logLimiter)
     return
   }
-  if (written !== undefined) takeBack(reply, written)
-  writeHeaders(set, html, request, reply, logLimiter)
+  writeHeaders(set, html, written === undefined ? NONE : takeBack(reply, written), request, reply, logLimiter)
 }
 
 /** The whole write, as before onRequest wrote anything: pick a precomputed list, write what the route has not set. */
-function writeHeaders (set: HeaderSet, html: boolean, request: FastifyRequest, reply: FastifyReply, logLimiter: LogLimiter): void {
+function writeHeaders (set: HeaderSet, html: boolean, removed: readonly string[], request: FastifyRequest, reply: FastifyReply, logLimiter: LogLimiter): void {
   const secure = set.checkSecure && request.protocol === 'https'
   const list = html ? (secure ? set.htmlSecure : set.html) : secure ? set.apiSecure : set.api
   for (let i = 0; i < list.length; i++) {
     const [name, value] = list[i]
-    if (!reply.hasHeader(name)) reply.header(name, value)
+    if (!reply.hasHeader(name) && !removed.includes(name)) reply.header(name, value)
   }
   if (
     set.cacheControl !== undefined &&
-    !reply.hasHeader('cache-control')
+    !reply.hasHeader('cache-control') &&
+    !removed.includes('cache-control')
   ) {
     reply.header('cache-control', set.cacheControl)
   }

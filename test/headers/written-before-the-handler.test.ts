@@ -83,3 +83,20 @@ t.test('the profile html writes the document set early', async (t) => {
   const res = await app.inject('/')
   t.same(headersOf(res), { ...HTML_DEFAULTS, 'content-type': 'application/json; charset=utf-8' })
 })
+
+t.test('a header the handler removes stays removed, on API and HTML responses alike', async (t) => {
+  const app = makeApp(t)
+  await app.register(headersPlugin)
+  app.get('/json', async (_req, reply) => {
+    reply.removeHeader('x-frame-options')
+    return { ok: true }
+  })
+  app.get('/page', async (_req, reply) => {
+    reply.removeHeader('x-frame-options').removeHeader('cache-control')
+    return reply.type('text/html').send('<p>hi</p>')
+  })
+  const { 'x-frame-options': _api, ...api } = API_DEFAULTS
+  const { 'x-frame-options': _html, 'cache-control': _cache, ...html } = HTML_DEFAULTS
+  t.same(headersOf(await app.inject('/json')), api)
+  t.same(headersOf(await app.inject('/page')), { ...html, 'content-type': 'text/html' })
+})
