@@ -7,9 +7,26 @@ import ipaddr from 'ipaddr.js'
  * subscriber usually holds a whole /64 and could otherwise rotate through
  * 2^64 addresses.
  */
+// Parsing an IPv6 address costs microseconds, and a client sends many
+// requests: remember the last keys per prefix length (bounded, cleared when full).
+const IPV6_KEYS_MAX = 4096
+const ipv6Keys = new Map<number, Map<string, string>>()
+
 export function ipKey (ip: string | undefined, ipv6Prefix: number): string {
   if (ip === undefined || ip === '') return 'unknown'
   if (!ip.includes(':')) return ip
+  let keys = ipv6Keys.get(ipv6Prefix)
+  if (keys === undefined) ipv6Keys.set(ipv6Prefix, (keys = new Map()))
+  let key = keys.get(ip)
+  if (key === undefined) {
+    key = ipv6KeyOf(ip, ipv6Prefix)
+    if (keys.size >= IPV6_KEYS_MAX) keys.clear()
+    keys.set(ip, key)
+  }
+  return key
+}
+
+function ipv6KeyOf (ip: string, ipv6Prefix: number): string {
   let parsed: ipaddr.IPv4 | ipaddr.IPv6
   try {
     parsed = ipaddr.process(ip)

@@ -13,6 +13,17 @@ t.test('ipKey: IPv4, mapped, IPv6 prefixes, garbage', async (t) => {
   t.equal(ipKey('', 64), 'unknown')
 })
 
+t.test('ipKey remembers IPv6 keys per prefix, bounded, with the same answers', async (t) => {
+  t.equal(ipKey('2001:db8:aaaa:bbbb:1:2:3:4', 64), '2001:db8:aaaa:bbbb::/64')
+  t.equal(ipKey('2001:db8:aaaa:bbbb:1:2:3:4', 48), '2001:db8:aaaa::/48', 'another prefix is another key')
+  for (let i = 0; i < 5000; i++) {
+    const key = ipKey(`2001:db8:${i.toString(16)}::1`, 64)
+    if (key !== `2001:db8:${i.toString(16)}::/64`) t.fail(key)
+  }
+  t.equal(ipKey('2001:db8:aaaa:bbbb:1:2:3:4', 64), '2001:db8:aaaa:bbbb::/64', 'still right past the bound')
+  t.equal(ipKey('not:an:ip', 64), 'unknown')
+})
+
 t.test('compileAddresses: IPs and CIDRs, v4, v6 and mapped', async (t) => {
   const problems: string[] = []
   const match = compileAddresses(['192.0.2.0/24', '2001:db8::/32', '198.51.100.7', '::ffff:203.0.113.0/120'], 'a', problems)
