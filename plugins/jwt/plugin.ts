@@ -40,6 +40,7 @@ declare module 'fastify' {
 
 const RouteConfigCheck = Compile(JwtRouteSchema)
 const LOG_INTERVAL_MS = 10_000
+const CORS_PLUGIN = 'fastify-rampart-cors'
 // With maxTokenAge off nothing bounds how long a token issued before a
 // subject revocation may live: the revocation is kept this long.
 const SUBJECT_REVOCATION_WITHOUT_MAX_AGE_MS = 30 * 86_400_000
@@ -248,6 +249,16 @@ async function jwtPlugin (fastify: FastifyInstance, options: JwtOptions): Promis
   // that was not awaited) is never seen there, and must not be public for it.
   // Such a route gets the default: a token is required (fail closed); one
   // with settings of its own that were never applied is refused outright.
+  // The hook runs where the plugin is registered. A CORS plugin registered
+  // after it would see preflights (which never carry a token) only after they
+  // were refused: say so once, at startup, rather than in the browser.
+  const corsBefore = fastify.hasPlugin(CORS_PLUGIN)
+  fastify.addHook('onReady', async function rampartJwtOrder (this: FastifyInstance) {
+    if (!corsBefore && this.hasPlugin(CORS_PLUGIN)) {
+      this.log.warn('fastify-rampart: corsPlugin was registered after jwtPlugin, so CORS preflights get 401 before CORS can answer them; register corsPlugin first (securityPlugin does)')
+    }
+  })
+
   addStep(fastify, 'rampartJwt', function rampartJwt (request: FastifyRequest, reply: FastifyReply): boolean | Promise<boolean> {
     const config = request.routeOptions.config as unknown as Record<symbol, RouteAuth | null | undefined>
     const own = config[kRoute]

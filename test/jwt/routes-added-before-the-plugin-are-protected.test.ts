@@ -1,4 +1,5 @@
 import t from 'tap'
+import corsPlugin from '../../plugins/cors/plugin.js'
 import rateLimitPlugin from '../../plugins/rate-limit/plugin.js'
 import jwtPlugin from '../../plugins/jwt/plugin.js'
 import securityPlugin from '../../plugins/security.js'
@@ -102,4 +103,31 @@ t.test('under securityPlugin not awaited: the IP bucket still runs before the to
   const statuses: number[] = []
   for (let i = 0; i < 4; i++) statuses.push((await app.inject({ url: '/private', headers: bearer('a.b.c') })).statusCode)
   t.same(statuses, [401, 401, 429, 429], 'forged tokens stop at the limit, before any verification')
+})
+
+t.test('the token check runs where the plugin is registered: corsPlugin after jwtPlugin is warned about at startup', async (t) => {
+  const preflight = {
+    method: 'OPTIONS' as const,
+    url: '/',
+    headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+  }
+  const cors = { origins: ['https://app.example.com'], allowedHeaders: ['authorization'] }
+  const statuses: number[] = []
+  const warnings: string[][] = []
+  for (const corsFirst of [true, false]) {
+    const logs = captureLogs()
+    const app = makeApp(t, { logger: { level: 'warn', stream: logs.stream } })
+    if (corsFirst) await app.register(corsPlugin, cors)
+    await app.register(jwtPlugin, options)
+    if (!corsFirst) await app.register(corsPlugin, cors)
+    app.get('/', async () => 'ok')
+    await app.ready()
+    statuses.push((await app.inject(preflight)).statusCode)
+    warnings.push(logs.lines.filter((l) => l.level === 40).map((l) => l.msg))
+  }
+  t.same(statuses, [204, 401], 'a preflight carries no token: CORS must answer it first')
+  t.same(warnings, [
+    [],
+    ['fastify-rampart: corsPlugin was registered after jwtPlugin, so CORS preflights get 401 before CORS can answer them; register corsPlugin first (securityPlugin does)'],
+  ])
 })
