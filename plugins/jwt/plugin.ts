@@ -244,11 +244,6 @@ async function jwtPlugin (fastify: FastifyInstance, options: JwtOptions): Promis
     } satisfies RouteAuth)
   })
 
-  // One hook for the whole scope, not one per route seen in onRoute: a route
-  // added before this plugin finished registering (an `app.register(jwtPlugin)`
-  // that was not awaited) is never seen there, and must not be public for it.
-  // Such a route gets the default: a token is required (fail closed); one
-  // with settings of its own that were never applied is refused outright.
   // The hook runs where the plugin is registered. A CORS plugin registered
   // after it would see preflights (which never carry a token) only after they
   // were refused: say so once, at startup, rather than in the browser.
@@ -259,6 +254,12 @@ async function jwtPlugin (fastify: FastifyInstance, options: JwtOptions): Promis
     }
   })
 
+  // One hook for the whole scope, not one per route seen in onRoute: a route
+  // added before this plugin finished registering (an `app.register(jwtPlugin)`
+  // that was not awaited) is never seen there, and must not be public for it.
+  // Such a route gets the default: a token is required (fail closed); one
+  // with settings of its own that were never applied is refused outright.
+  // Every route seen in onRoute carries a decision, so none means unseen.
   addStep(fastify, 'rampartJwt', function rampartJwt (request: FastifyRequest, reply: FastifyReply): boolean | Promise<boolean> {
     const config = request.routeOptions.config as unknown as Record<symbol, RouteAuth | null | undefined>
     const own = config[kRoute]
