@@ -67,6 +67,18 @@ export class Answers {
   }
 }
 
+/**
+ * A route the plugin never saw in onRoute (added before it finished
+ * registering) that has its own `config.security.jwt`: its scopes, issuers or
+ * `false` were never applied, so no request is let through. The code is the
+ * one the ready() check gives the same mistake when it can see it.
+ */
+export const ROUTE_CONFIG_UNREAD: Answer = {
+  status: 500,
+  headers: {},
+  body: body(500, 'FST_RAMPART_INVALID_ROUTE_CONFIG', 'Internal Server Error', "This route's bearer token settings were never applied"),
+}
+
 /** Sent, not thrown: an app's error handler cannot turn a refusal into a 500 or drop its challenge. */
 export function send (reply: FastifyReply, answer: Answer): FastifyReply {
   return reply.code(answer.status).headers(answer.headers).type('application/json; charset=utf-8').send(answer.body)

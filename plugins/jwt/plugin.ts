@@ -7,9 +7,10 @@ import { toMs } from '../../lib/duration.js'
 import { invalidOptions, invalidRouteConfig } from '../../lib/errors.js'
 import { createLogLimiter } from '../../lib/log-limiter.js'
 import { collectOptions, withoutRegisterKeys } from '../../lib/options.js'
-import { addRouteHook, explainRouteConfig, routeName, routeSecurityConfig, declareSecurityKey } from '../../lib/route-config.js'
+import { attachToRoute, explainRouteConfig, routeName, routeSecurityConfig, declareSecurityKey } from '../../lib/route-config.js'
+import { addStep } from '../../lib/steps.js'
 import { type JwtOptions, JwtOptionsSchema, type JwtRouteConfig, JwtRouteSchema } from '../../schemas/jwt.js'
-import { type Answer, Answers, send } from './answers.js'
+import { type Answer, Answers, ROUTE_CONFIG_UNREAD, send } from './answers.js'
 import { readCredentials } from './bearer.js'
 import { type Issuer, resolveIssuer } from './issuers.js'
 import { KeysUnavailable } from './key-set.js'
@@ -39,6 +40,7 @@ declare module 'fastify' {
 
 const RouteConfigCheck = Compile(JwtRouteSchema)
 const LOG_INTERVAL_MS = 10_000
+const CORS_PLUGIN = 'fastify-rampart-cors'
 // With maxTokenAge off nothing bounds how long a token issued before a
 // subject revocation may live: the revocation is kept this long.
 const SUBJECT_REVOCATION_WITHOUT_MAX_AGE_MS = 30 * 86_400_000
@@ -60,6 +62,11 @@ interface RouteAuth {
   issuers: Set<string> | undefined
   scopes: ScopeRule | undefined
 }
+
+/** A route's decision: `false` in its config. */
+const PUBLIC = null
+/** Routes without their own config, seen or not: a token is required. */
+const DEFAULT_ROUTE: RouteAuth = { optional: false, issuers: undefined, scopes: undefined }
 
 interface Cached extends Verified {
   /** The key set's generation the token was verified against: a key set change means verifying again. */
@@ -137,10 +144,12 @@ async function jwtPlugin (fastify: FastifyInstance, options: JwtOptions): Promis
     await sync?.revokeSubject(subject, before, until)
   })
 
-  function refuse (request: FastifyRequest, reply: FastifyReply, answer: Answer, reason: string): FastifyReply {
+  /** Answers the request (sent, not thrown) and says so to the step runner: false, stop here. */
+  function refused (request: FastifyRequest, reply: FastifyReply, answer: Answer, reason: string): false {
     const suppressed = refusals.take()
     if (suppressed >= 0) request.log.info({ status: answer.status, reason, suppressed }, 'fastify-rampart: bearer token refused')
-    return send(reply, answer)
+    send(reply, answer)
+    return false
   }
 
   async function verifyFresh (token: string, allowed: Set<string> | undefined): Promise<Cached> {
@@ -157,42 +166,66 @@ async function jwtPlugin (fastify: FastifyInstance, options: JwtOptions): Promis
     return entry
   }
 
-  function hookFor (route: RouteAuth) {
-    return async function rampartJwt (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
-      const credentials = readCredentials(request.raw)
-      if (credentials.kind === 'none') return route.optional ? undefined : refuse(request, reply, answers.required, 'no bearer credentials')
-      if (credentials.kind === 'malformed') return refuse(request, reply, answers.invalidRequest(credentials.reason), credentials.reason)
-      let entry = cache?.get(credentials.token)
-      if (entry !== undefined && (!stillGood(entry) || (route.issuers !== undefined && !route.issuers.has(entry.auth.issuer)))) {
-        entry = undefined
-      }
-      if (entry === undefined) {
-        try {
-          entry = await verifyFresh(credentials.token, route.issuers)
-        } catch (err) {
-          if (err instanceof KeysUnavailable) return refuse(request, reply, answers.unavailable(err.retryAfterSeconds), 'JWKS unavailable')
-          // verifyToken turns every failure into TokenRefused; anything else would be our bug, still never a 500.
-          /* c8 ignore next */
-          const reason = err instanceof TokenRefused ? err.message : 'invalid token'
-          return refuse(request, reply, answers.invalidToken(reason), reason)
-        }
-      }
-      const auth = entry.auth
-      if (revoked.revoked(auth.claims.jti, auth.subject, auth.claims.iat)) return refuse(request, reply, answers.invalidToken('revoked'), 'revoked')
-      if (route.scopes !== undefined && !scopesAllow(route.scopes, auth.scopes)) {
-        return refuse(request, reply, answers.insufficientScope(route.scopes.needed), 'insufficient scope')
-      }
-      request.auth = auth
+  /** After the token is known good: revocation, then the route's scopes. */
+  function admit (request: FastifyRequest, reply: FastifyReply, route: RouteAuth, entry: Cached): boolean {
+    const auth = entry.auth
+    if (revoked.revoked(auth.claims.jti, auth.subject, auth.claims.iat)) return refused(request, reply, answers.invalidToken('revoked'), 'revoked')
+    if (route.scopes !== undefined && !scopesAllow(route.scopes, auth.scopes)) {
+      return refused(request, reply, answers.insufficientScope(route.scopes.needed), 'insufficient scope')
     }
+    request.auth = auth
+    return true
   }
 
-  const defaultHook = hookFor({ optional: false, issuers: undefined, scopes: undefined })
+  async function verifyThenAdmit (request: FastifyRequest, reply: FastifyReply, route: RouteAuth, token: string): Promise<boolean> {
+    let entry: Cached
+    try {
+      entry = await verifyFresh(token, route.issuers)
+    } catch (err) {
+      if (err instanceof KeysUnavailable) return refused(request, reply, answers.unavailable(err.retryAfterSeconds), 'JWKS unavailable')
+      // verifyToken turns every failure into TokenRefused; anything else would be our bug, still never a 500.
+      /* c8 ignore next */
+      const reason = err instanceof TokenRefused ? err.message : 'invalid token'
+      return refused(request, reply, answers.invalidToken(reason), reason)
+    }
+    return admit(request, reply, route, entry)
+  }
+
+  /** The route's check; synchronous unless the token must be verified (a cache hit awaits nothing). */
+  function check (request: FastifyRequest, reply: FastifyReply, route: RouteAuth): boolean | Promise<boolean> {
+    const credentials = readCredentials(request.raw)
+    if (credentials.kind === 'none') return route.optional || refused(request, reply, answers.required, 'no bearer credentials')
+    if (credentials.kind === 'malformed') return refused(request, reply, answers.invalidRequest(credentials.reason), credentials.reason)
+    const entry = cache?.get(credentials.token)
+    if (entry === undefined || !stillGood(entry) || (route.issuers !== undefined && !route.issuers.has(entry.auth.issuer))) {
+      return verifyThenAdmit(request, reply, route, credentials.token)
+    }
+    return admit(request, reply, route, entry)
+  }
+
+  // One symbol per registration: two jwtPlugin scopes never read each other's route decisions.
+  const kRoute = Symbol('rampart.jwt.route')
+  const unreadLogs = createLogLimiter(LOG_INTERVAL_MS, now)
+
+  /** A route added before this plugin registered: the default, unless it has settings of its own that were never applied. */
+  function unseen (request: FastifyRequest, reply: FastifyReply, config: { security?: { jwt?: unknown } }): boolean | Promise<boolean> {
+    if (config.security?.jwt === undefined) return check(request, reply, DEFAULT_ROUTE)
+    const suppressed = unreadLogs.take()
+    if (suppressed >= 0) {
+      request.log.error(
+        { route: `${request.routeOptions.method} ${request.routeOptions.url}`, suppressed },
+        'fastify-rampart: config.security.jwt of this route was never read: jwtPlugin was registered after the route was added, so every request is refused; `await app.register(...)` each fastify-rampart plugin before adding routes'
+      )
+    }
+    send(reply, ROUTE_CONFIG_UNREAD)
+    return false
+  }
 
   // Routes naming config.security.jwt in this scope are served: the key checker knows it (lib/route-config.ts).
   declareSecurityKey(fastify, 'jwt')
   fastify.addHook('onRoute', function rampartJwtRoute (routeOptions: RouteOptions) {
     const own = routeSecurityConfig(routeOptions, 'jwt')
-    if (own === undefined) return addRouteHook(routeOptions, 'onRequest', defaultHook)
+    if (own === undefined) return attachToRoute(routeOptions, kRoute, DEFAULT_ROUTE)
     const path = 'config.security.jwt'
     const routeProblems: string[] = []
     if (!RouteConfigCheck.Check(own)) explainRouteConfig(JwtRouteSchema, own, path, routeProblems)
@@ -202,18 +235,39 @@ async function jwtPlugin (fastify: FastifyInstance, options: JwtOptions): Promis
       }
     }
     if (routeProblems.length > 0) throw invalidRouteConfig(routeName(routeOptions), routeProblems)
-    // A public route pays nothing: no hook at all.
-    if (own === false) return
+    if (own === false) return attachToRoute(routeOptions, kRoute, PUBLIC)
     const config = own as Exclude<JwtRouteConfig, false>
-    addRouteHook(
-      routeOptions,
-      'onRequest',
-      hookFor({
-        optional: config.optional === true,
-        issuers: config.issuers === undefined ? undefined : new Set(config.issuers),
-        scopes: scopeRule(config.scopes, config.anyScope),
-      })
-    )
+    attachToRoute(routeOptions, kRoute, {
+      optional: config.optional === true,
+      issuers: config.issuers === undefined ? undefined : new Set(config.issuers),
+      scopes: scopeRule(config.scopes, config.anyScope),
+    } satisfies RouteAuth)
+  })
+
+  // The hook runs where the plugin is registered. A CORS plugin registered
+  // after it would see preflights (which never carry a token) only after they
+  // were refused: say so once, at startup, rather than in the browser.
+  const corsBefore = fastify.hasPlugin(CORS_PLUGIN)
+  fastify.addHook('onReady', async function rampartJwtOrder (this: FastifyInstance) {
+    if (!corsBefore && this.hasPlugin(CORS_PLUGIN)) {
+      this.log.warn('fastify-rampart: corsPlugin was registered after jwtPlugin, so CORS preflights get 401 before CORS can answer them; register corsPlugin first (securityPlugin does)')
+    }
+  })
+
+  // One hook for the whole scope, not one per route seen in onRoute: a route
+  // added before this plugin finished registering (an `app.register(jwtPlugin)`
+  // that was not awaited) is never seen there, and must not be public for it.
+  // Such a route gets the default: a token is required (fail closed); one
+  // with settings of its own that were never applied is refused outright.
+  // Every route seen in onRoute carries a decision, so none means unseen.
+  addStep(fastify, 'rampartJwt', function rampartJwt (request: FastifyRequest, reply: FastifyReply): boolean | Promise<boolean> {
+    const config = request.routeOptions.config as unknown as Record<symbol, RouteAuth | null | undefined>
+    const own = config[kRoute]
+    if (own === PUBLIC) return true
+    if (own !== undefined) return check(request, reply, own)
+    // A 404 stays a 404: no route, nothing to protect.
+    if (request.is404) return true
+    return unseen(request, reply, config as { security?: { jwt?: unknown } })
   })
 }
 
