@@ -1,8 +1,10 @@
-import type { FastifyInstance, RouteOptions } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import type { TSchema } from 'typebox'
 import { isPlainObject } from './copy.js'
 import { invalidRouteConfig } from './errors.js'
+import { createLogLimiter } from './log-limiter.js'
 import { collectOptions, kindOf } from './options.js'
+import { addStep } from './steps.js'
 
 /** Every key `config.security` may hold, one per plugin of the suite. */
 export const SECURITY_KEYS = ['headers', 'trustedHost', 'cors', 'rateLimit', 'jwt', 'webhook', 'mtls'] as const
@@ -74,10 +76,22 @@ export function attachToRoute (routeOptions: RouteOptions, symbol: symbol, value
 
 const kDeclared = Symbol('rampart.securityKeys')
 const kChecker = Symbol('rampart.securityKeyChecker')
+const kGuard = Symbol('rampart.securityGuard')
+/** On the config of every route a checker saw; a route without it was added before any fastify-rampart plugin. */
+const kChecked = Symbol('rampart.securityChecked')
+const LOG_INTERVAL_MS = 10_000
+// Written directly, as the plugins' own refusals are; the same code the
+// route-add and ready() checks throw for the mistake they can see.
+const UNAPPLIED = JSON.stringify({
+  statusCode: 500,
+  code: 'FST_RAMPART_INVALID_ROUTE_CONFIG',
+  error: 'Internal Server Error',
+  message: "This route's fastify-rampart settings were never applied",
+})
 /** Keys each route's config was read for by routeSecurityConfig, keyed by Fastify's per-route options object. */
 const examined = new WeakMap<object, Set<string>>()
 
-type Scope = FastifyInstance & { [kDeclared]?: Set<string>; [kChecker]?: RouteOptions[] }
+type Scope = FastifyInstance & { [kDeclared]?: Set<string>; [kChecker]?: RouteOptions[]; [kGuard]?: true }
 
 /** The fastify-plugin name each key's plugin registers under, for plugins that do not call declareSecurityKey. */
 const PLUGIN_NAMES: Record<string, string> = {
@@ -153,7 +167,9 @@ export function installSecurityKeyCheck (fastify: FastifyInstance): void {
     }
     if (problems.length > 0) throw invalidRouteConfig(routeName(routeOptions), problems)
     seen.push(routeOptions)
+    attachToRoute(routeOptions, kChecked, true)
   })
+  installGuard(fastify)
   fastify.addHook('onReady', async function rampartSecurityKeysExamined (this: FastifyInstance) {
     const problems: string[] = []
     const routes: string[] = []
@@ -175,6 +191,46 @@ export function installSecurityKeyCheck (fastify: FastifyInstance): void {
     seen.length = 0
     if (problems.length > 0) throw invalidRouteConfig([...new Set(routes)].join(', '), [...new Set(problems)])
   })
+}
+
+/**
+ * The case no check at route add or ready() can see: routes added before
+ * *any* fastify-rampart plugin existed in the app (its first `register` not
+ * awaited). Fastify runs an fp plugin's global hooks on those routes too, so
+ * one step refuses each request to a route whose config.security asks for
+ * something no plugin ever read: such a route must not run as if protected.
+ * Once per scope tree: a child scope under a guarded parent is covered.
+ */
+function installGuard (fastify: FastifyInstance): void {
+  for (let scope: Scope | null = fastify as Scope; scope !== null && scope !== Object.prototype; scope = Object.getPrototypeOf(scope)) {
+    if (Object.hasOwn(scope, kGuard)) return
+  }
+  ;(fastify as Scope)[kGuard] = true
+  const logLimiter = createLogLimiter(LOG_INTERVAL_MS)
+  addStep(fastify, 'rampartUnappliedRouteConfig', function rampartUnappliedRouteConfig (request: FastifyRequest, reply: FastifyReply): boolean {
+    if (request.is404) return true
+    const config = request.routeOptions.config as { security?: unknown; [kChecked]?: true }
+    if (config.security === undefined || config[kChecked] === true || !asksForSomething(config.security)) return true
+    const suppressed = logLimiter.take()
+    if (suppressed >= 0) {
+      request.log.error(
+        { code: 'FST_RAMPART_INVALID_ROUTE_CONFIG', route: `${request.method} ${request.routeOptions.url}`, suppressed },
+        'fastify-rampart: this route was added before any fastify-rampart plugin was registered, so its config.security was never applied; refused. `await app.register(...)` before adding routes'
+      )
+    }
+    reply.code(500).type('application/json; charset=utf-8').send(UNAPPLIED)
+    return false
+  })
+}
+
+/** `false` (or nothing) under every key asks for nothing: such a route loses nothing by being unseen. */
+function asksForSomething (security: unknown): boolean {
+  if (!isPlainObject(security)) return true
+  for (const key of Object.keys(security)) {
+    const value = security[key]
+    if (value !== undefined && value !== false) return true
+  }
+  return false
 }
 
 function added (fastify: FastifyInstance, routeOptions: RouteOptions): boolean {

@@ -44,6 +44,8 @@ async function securityPlugin (fastify: FastifyInstance, options: SecurityOption
   const problems: string[] = []
   const plan = checkSecurityOptions(fastify, options, problems)
   if (problems.length > 0) throw invalidOptions(problems)
+  // One onRequest hook runs every plugin's step below, in this order (issue 17).
+  startFusing(fastify)
   // Before any plugin: a route naming a plugin that is off is refused too.
   installSecurityKeyCheck(fastify)
   const groups = new Map<string, string>()
@@ -52,8 +54,6 @@ async function securityPlugin (fastify: FastifyInstance, options: SecurityOption
     if (routeProblems.length > 0) throw invalidRouteConfig(routeName(routeOptions), routeProblems)
   })
 
-  // One onRequest hook runs every plugin's step below, in this order (issue 17).
-  startFusing(fastify)
   const trustedHost = plan.trustedHost as TrustedHostOptions | false | undefined
   const cors = plan.cors as CorsOptions | false | undefined
   const rateLimit = plan.rateLimit as RateLimitOptions | false

@@ -61,15 +61,18 @@ t.test('a route with its own jwt config added before the plugin is refused on ev
     statusCode: 500,
     code: 'FST_RAMPART_INVALID_ROUTE_CONFIG',
     error: 'Internal Server Error',
-    message: "This route's bearer token settings were never applied",
-  })
+    message: "This route's fastify-rampart settings were never applied",
+  }, 'the suite-wide guard (lib/route-config.ts) answers first')
   t.equal((await app.inject('/admin')).statusCode, 500)
-  t.equal((await app.inject('/health')).statusCode, 500, 'false was never applied either: fail closed')
+  const health = await app.inject('/health')
+  t.equal(health.statusCode, 500, 'false was never applied either: fail closed')
+  t.equal(health.json().message, "This route's bearer token settings were never applied", 'jwtPlugin itself refuses what the guard lets by')
+  t.equal((await app.inject('/health')).statusCode, 500)
   t.equal((await app.inject('/plain')).statusCode, 401, 'a route without settings gets the default')
   const errors = logs.lines.filter((l) => l.level === 50)
-  t.equal(errors.length, 1, 'logged once per interval, not per request')
-  t.equal(errors[0].route, 'GET /admin')
-  t.match(errors[0].msg, /config\.security\.jwt of this route was never read.*`await app\.register\(\.\.\.\)`/)
+  t.equal(errors.length, 2, 'logged once per interval, not per request: once by the guard, once by jwtPlugin')
+  t.same(errors.map((e) => e.route), ['GET /admin', 'GET /health'])
+  t.match(errors[1].msg, /config\.security\.jwt of this route was never read.*`await app\.register\(\.\.\.\)`/)
 })
 
 t.test('when a suite plugin already checks route keys, such a route is refused when it is added', async (t) => {
