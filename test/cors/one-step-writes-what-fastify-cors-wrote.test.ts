@@ -140,3 +140,19 @@ t.test('resolve (for securityPlugin) stops at invalid options', async (t) => {
   t.equal(resolve({ origins: 'x' }, 'cors', problems), undefined)
   t.same(problems, ['cors.origins: must be a list (got string)'])
 })
+
+t.test('in a fused hook (as securityPlugin runs it) the step goes on, answers, or waits for an async matcher', async (t) => {
+  const { startFusing, endFusing } = await import('../../lib/steps.js')
+  const app = makeApp(t)
+  startFusing(app)
+  await app.register(corsPlugin, { origins: [APP], originMatcher: async (origin) => origin === 'https://tenant.example' })
+  endFusing(app)
+  const after: string[] = []
+  app.addHook('onRequest', async (request) => { after.push(request.method) })
+  app.get('/', async () => 'x')
+  t.equal((await app.inject({ url: '/', headers: { origin: APP } })).headers['access-control-allow-origin'], APP)
+  t.equal((await app.inject({ url: '/', headers: { origin: 'https://tenant.example' } })).headers['access-control-allow-origin'], 'https://tenant.example', 'after the lookup')
+  t.equal((await app.inject(preflight('/', { origin: 'https://other.example' }))).statusCode, 403, 'after a lookup that refuses')
+  t.equal((await app.inject(preflight('/', {}))).statusCode, 204)
+  t.same(after, ['GET', 'GET'], 'the hooks after it ran for actual requests only')
+})
