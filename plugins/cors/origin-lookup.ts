@@ -78,22 +78,42 @@ export class OriginLookup {
   }
 
   /**
+   * Before a decision that may call `check`: afterwards `waiting` says
+   * whether it started (or joined) a lookup. Split from `retry` so a
+   * decision answered from the cache allocates nothing.
+   */
+  begin (): void {
+    this.#pending = undefined
+  }
+
+  get waiting (): boolean {
+    return this.#pending !== undefined
+  }
+
+  /** Once the lookup `check` started has settled, runs `decide` again with its answer at hand. */
+  retry<T> (decide: () => T): Promise<T> {
+    const pending = this.#pending as { origin: string; promise: Promise<boolean> }
+    this.#pending = undefined
+    return pending.promise.then((value) => {
+      this.#answer = { origin: pending.origin, value }
+      try {
+        return decide()
+      } finally {
+        this.#answer = undefined
+      }
+    })
+  }
+
+  /**
    * Runs `decide` (which may call `check`) and hands its result to `then`:
    * at once when every answer was at hand, else after the lookup `check`
    * started, deciding again with its answer.
    */
   run<T> (decide: () => T, then: (value: T) => void): void {
-    this.#pending = undefined
+    this.begin()
     const first = decide()
-    const pending = this.#pending as { origin: string; promise: Promise<boolean> } | undefined
-    this.#pending = undefined
-    if (pending === undefined) return then(first)
-    pending.promise.then((value) => {
-      this.#answer = { origin: pending.origin, value }
-      const second = decide()
-      this.#answer = undefined
-      then(second)
-    })
+    if (!this.waiting) return then(first)
+    this.retry(decide).then(then)
   }
 
   /** Always resolves: true only for a lookup that answered `true` in time. */

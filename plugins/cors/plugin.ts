@@ -7,16 +7,14 @@ import { isPlainObject, mergeOver } from '../../lib/copy.js'
 import { CorsPreflightRefusedError, invalidOptions, invalidRouteConfig } from '../../lib/errors.js'
 import { createLogLimiter } from '../../lib/log-limiter.js'
 import { collectOptions, withoutRegisterKeys } from '../../lib/options.js'
-import { addRouteHook, attachToRoute, explainRouteConfig, routeName, routeSecurityConfig } from '../../lib/route-config.js'
+import { addStep } from '../../lib/steps.js'
+import { attachToRoute, explainRouteConfig, routeName, routeSecurityConfig } from '../../lib/route-config.js'
 import { type CorsOptions, CorsOptionsSchema, CorsRouteSchema } from '../../schemas/cors.js'
 import { OriginLookup } from './origin-lookup.js'
-import { type CorsPolicy, originAllowed, preflightAllowed, type ResolvedCors, resolvePolicy, type WireOptions } from './policy.js'
-import { varyWithOrigin } from './vary.js'
+import { type CorsPolicy, originAllowed, preflightAllowed, type ResolvedCors, resolvePolicy } from './policy.js'
+import { addOriginToVary } from './vary.js'
 
 const RouteConfigCheck = Compile(CorsRouteSchema)
-const kPrivateNetwork = Symbol('rampart.cors.privateNetwork')
-const kCacheControl = Symbol('rampart.cors.cacheControl')
-const kWire = Symbol('rampart.cors.wire')
 // Chromium caps Access-Control-Max-Age at 7200 s (Firefox at 86400).
 const CHROMIUM_MAX_AGE = 7200
 const LOG_INTERVAL_MS = 10_000
@@ -34,7 +32,6 @@ const REFUSAL = JSON.stringify({
 })
 
 type Resolved = Required<CorsOptions>
-type Marked = FastifyRequest & { [kPrivateNetwork]?: true; [kCacheControl]?: string; [kWire]?: WireOptions }
 type Reason = 'no route' | 'cors off for the route' | 'not allowed'
 
 /** One route's CORS: its policy (`null`: off) and what its allowed preflights add. */
@@ -111,9 +108,9 @@ async function corsPlugin (fastify: FastifyInstance, options: CorsOptions): Prom
   const kPolicy = Symbol('rampart.cors.route')
   let anyRoutePolicy = false
 
-  // @fastify/cors answers every preflight from one catch-all OPTIONS route,
-  // blind to the route the browser is asking about. This router, with
-  // Fastify's own matching rules, finds that route (or that there is none).
+  // The catch-all OPTIONS route answers every preflight blind to the route
+  // the browser is asking about. This router, with Fastify's own matching
+  // rules, finds that route (or that there is none).
   const config = fastify.initialConfig
   const preflightRouter: Instance<HTTPVersion.V1> = FindMyWay({
     ignoreTrailingSlash: config.ignoreTrailingSlash,
@@ -140,20 +137,8 @@ async function corsPlugin (fastify: FastifyInstance, options: CorsOptions): Prom
     }
   }
 
-  function preflightHeaders (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, p: unknown) => void): void {
-    if ((request as Marked)[kPrivateNetwork] === true) reply.header('access-control-allow-private-network', 'true')
-    // Route-level onSend runs after the headers plugin's no-store: an allowed preflight's own value wins.
-    const cacheControl = (request as Marked)[kCacheControl]
-    if (cacheControl !== undefined) reply.header('cache-control', cacheControl)
-    done(null, payload)
-  }
-
   fastify.addHook('onRoute', function rampartCorsRoute (routeOptions: RouteOptions) {
     const methods = Array.isArray(routeOptions.method) ? routeOptions.method : [routeOptions.method]
-    if (methods.includes('OPTIONS')) {
-      // @fastify/cors knows nothing of Private Network Access or preflight caching; OPTIONS routes add them.
-      addRouteHook(routeOptions, 'onSend', preflightHeaders, true)
-    }
     const own = routeSecurityConfig(routeOptions, 'cors')
     let cors = defaultCors
     if (own !== undefined) {
@@ -171,9 +156,13 @@ async function corsPlugin (fastify: FastifyInstance, options: CorsOptions): Prom
         cors = routeCors(merged, path, routeProblems)
       }
       if (routeProblems.length > 0) throw invalidRouteConfig(routeName(routeOptions), routeProblems)
-      attachToRoute(routeOptions, kPolicy, cors)
-      // @fastify/cors's own per-route switch: the route then pays nothing for CORS.
-      if (cors.policy === null) attachToRoute(routeOptions, 'cors' as unknown as symbol, false)
+    }
+    // @fastify/cors's own per-route switch, `config.cors: false`, kept
+    // meaning what it did when @fastify/cors wrote these headers: no CORS
+    // headers on the route's responses (its preflight is judged as before).
+    const actual = (routeOptions.config as { cors?: unknown } | undefined)?.cors === false ? REFUSED : cors
+    if (actual !== defaultCors) {
+      attachToRoute(routeOptions, kPolicy, actual)
       anyRoutePolicy = true
     }
     for (const method of methods) {
@@ -184,29 +173,42 @@ async function corsPlugin (fastify: FastifyInstance, options: CorsOptions): Prom
     }
   })
 
-  function corsFor (request: FastifyRequest): RouteCors {
-    if (!anyRoutePolicy) return defaultCors
-    const own = (request.routeOptions.config as unknown as Record<symbol, RouteCors | undefined>)[kPolicy]
-    return own === undefined ? defaultCors : own
-  }
-
-  function refuse (request: FastifyRequest, reply: FastifyReply, reason: Reason): void {
+  function refuse (request: FastifyRequest, reply: FastifyReply, reason: Reason): false {
     const suppressed = logLimiter.take()
     if (suppressed >= 0) {
       // Our own reason words only: no Origin or URL text from the request reaches the log.
       request.log.warn({ code: 'FST_RAMPART_CORS_PREFLIGHT_REFUSED', reason, suppressed }, 'fastify-rampart: refused a CORS preflight')
     }
     // The answer still depends on Origin: caches must not reuse it for another.
-    reply.header('vary', varyWithOrigin(reply.getHeader('vary')))
+    addOriginToVary(reply)
     reply.code(403).type('application/json; charset=utf-8').send(REFUSAL)
+    return false
   }
 
-  function decide<T> (run: () => T, then: (value: T) => void): void {
-    if (lookup === undefined) then(run())
-    else lookup.run(run, then)
+  /**
+   * An allowed preflight gets what @fastify/cors wrote for it (in its order),
+   * plus Private Network Access and the route's Cache-Control, which it knows
+   * nothing of. The headers plugin writes only what is not set yet, so this
+   * Cache-Control replaces its no-store.
+   */
+  function answerPreflight (request: FastifyRequest, reply: FastifyReply, cors: RouteCors, origin: string, privateNetwork: boolean, allowed: boolean): false {
+    if (!allowed) return refuse(request, reply, 'not allowed')
+    const policy = cors.policy as CorsPolicy
+    addOriginToVary(reply)
+    reply.header('access-control-allow-origin', policy.allowOrigin ?? origin)
+    if (policy.credentials) reply.header('access-control-allow-credentials', 'true')
+    if (policy.exposedHeaders !== undefined) reply.header('access-control-expose-headers', policy.exposedHeaders)
+    reply.header('access-control-allow-methods', policy.allowMethods)
+    reply.header('access-control-allow-headers', policy.allowHeaders)
+    reply.header('access-control-max-age', policy.maxAge)
+    if (privateNetwork) reply.header('access-control-allow-private-network', 'true')
+    if (cors.cacheControl !== undefined) reply.header('cache-control', cors.cacheControl)
+    // Safari waits for a body after a 204 without Content-Length: 0 (as @fastify/cors notes).
+    reply.code(204).header('content-length', '0').send()
+    return false
   }
 
-  function answerPreflight (request: FastifyRequest, reply: FastifyReply, origin: string, method: string, done: () => void): void {
+  function preflight (request: FastifyRequest, reply: FastifyReply, origin: string, method: string): false | Promise<boolean> {
     const found = preflightRouter.find(method.toUpperCase() as 'GET', pathOf(request.raw.url as string))
     // A preflight for a path no route serves is refused: a 204 would promise a request that can only 404.
     if (found === null) return refuse(request, reply, 'no route')
@@ -216,47 +218,64 @@ async function corsPlugin (fastify: FastifyInstance, options: CorsOptions): Prom
     const headers = request.headers
     const privateNetwork = headers['access-control-request-private-network'] === 'true'
     const requested = headers['access-control-request-headers'] as string | undefined
-    decide(
-      () => preflightAllowed(policy, origin, method, requested, privateNetwork),
-      (allowed) => {
-        if (!allowed) return refuse(request, reply, 'not allowed')
-        const marked = request as Marked
-        marked[kWire] = policy.preflight
-        if (privateNetwork) marked[kPrivateNetwork] = true
-        if (cors.cacheControl !== undefined) marked[kCacheControl] = cors.cacheControl
-        done()
-      }
-    )
+    if (lookup === undefined) {
+      return answerPreflight(request, reply, cors, origin, privateNetwork, preflightAllowed(policy, origin, method, requested, privateNetwork))
+    }
+    lookup.begin()
+    const allowed = preflightAllowed(policy, origin, method, requested, privateNetwork)
+    if (!lookup.waiting) return answerPreflight(request, reply, cors, origin, privateNetwork, allowed)
+    return lookup
+      .retry(() => preflightAllowed(policy, origin, method, requested, privateNetwork))
+      .then((again) => answerPreflight(request, reply, cors, origin, privateNetwork, again))
   }
 
-  // Our decisions, in our own hook (it may wait for an async originMatcher,
-  // and answers refused preflights itself); @fastify/cors's hook, right
-  // after it, does the wire mechanics: headers, Vary merged without
-  // duplicates, the 204 for allowed preflights.
-  fastify.addHook('onRequest', function rampartCors (request: FastifyRequest, reply: FastifyReply, done: () => void) {
+  /** What @fastify/cors wrote on an actual request: Vary always; the rest only for an allowed origin. */
+  function writeActual (reply: FastifyReply, policy: CorsPolicy, origin: string, allowed: boolean): true {
+    addOriginToVary(reply)
+    if (!allowed) return true
+    reply.header('access-control-allow-origin', policy.allowOrigin ?? origin)
+    if (policy.credentials) reply.header('access-control-allow-credentials', 'true')
+    if (policy.exposedHeaders !== undefined) reply.header('access-control-expose-headers', policy.exposedHeaders)
+    return true
+  }
+
+  function policyFor (request: FastifyRequest): CorsPolicy | null {
+    // `request.routeOptions` builds an object on every read: only once some route has its own policy.
+    if (!anyRoutePolicy) return defaultPolicy
+    const own = (request.routeOptions.config as unknown as Record<symbol, RouteCors | undefined>)[kPolicy]
+    return own === undefined ? defaultPolicy : own.policy
+  }
+
+  // The whole per-request work: pick a precomputed policy, look the origin
+  // up, write precomputed values. Preflights are answered here too (before
+  // any auth hook, which a browser's preflight could never pass), for the
+  // catch-all route and for app-defined OPTIONS routes alike.
+  addStep(fastify, 'rampartCors', function rampartCors (request: FastifyRequest, reply: FastifyReply): boolean | Promise<boolean> {
     const headers = request.headers
     const origin = headers.origin
-    const method = headers['access-control-request-method']
-    if (request.raw.method === 'OPTIONS' && origin !== undefined && typeof method === 'string') {
-      return answerPreflight(request, reply, origin, method, done)
+    if (origin !== undefined && request.raw.method === 'OPTIONS') {
+      const method = headers['access-control-request-method']
+      if (typeof method === 'string') return preflight(request, reply, origin, method)
     }
-    const policy = corsFor(request).policy
-    // No Origin, or CORS off for the route (@fastify/cors skips it): nothing to decide.
-    if (origin === undefined || policy === null) return done()
-    decide(
-      () => originAllowed(policy, origin),
-      (allowed) => {
-        if (allowed) (request as Marked)[kWire] = policy.allow
-        done()
-      }
-    )
+    const policy = policyFor(request)
+    if (policy === null) return true
+    if (origin === undefined) return writeActual(reply, policy, '', false)
+    if (lookup === undefined) return writeActual(reply, policy, origin, originAllowed(policy, origin))
+    lookup.begin()
+    const allowed = originAllowed(policy, origin)
+    if (!lookup.waiting) return writeActual(reply, policy, origin, allowed)
+    return lookup.retry(() => originAllowed(policy, origin)).then((again) => writeActual(reply, policy, origin, again))
   })
 
-  function rampartCorsDelegator (request: FastifyRequest, callback: (err: Error | null, options?: WireOptions) => void): void {
-    callback(null, (request as Marked)[kWire] ?? defaultPolicy.deny)
-  }
-
-  await fastify.register(fastifyCors, { delegator: rampartCorsDelegator as never, hook: 'onRequest' })
+  // @fastify/cors, in a scope of its own, only for its catch-all OPTIONS
+  // route (so a preflight to a path with no OPTIONS route has a route to
+  // run through): every preflight is answered above, and `origin: false`
+  // makes its hook, which runs on that route alone, leave the other OPTIONS
+  // requests alone (they 404, as before). Registered in delegator mode on
+  // the whole app, it cost every request an options object (issue 17).
+  await fastify.register(async function rampartCorsOptionsRoute (child: FastifyInstance) {
+    await child.register(fastifyCors, { origin: false })
+  })
 }
 
 /* c8 ignore next -- find-my-way wants a handler; we only read each route's store */

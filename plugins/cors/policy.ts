@@ -2,26 +2,11 @@ import type { CorsOptions } from '../../schemas/cors.js'
 import { compileOrigins, matchOrigin, type OriginList, type ParsedOrigin, parseOrigin } from './origins.js'
 
 // One route's CORS settings, resolved at registration or route add into the
-// option objects @fastify/cors consumes (its delegator mode), so nothing is
-// built per request.
+// header values the plugin writes, so nothing is built per request.
 
 // The plugin hands policies a synchronous view of the user's originMatcher
 // (async answers come from its cache, see origin-lookup.ts).
 export type ResolvedCors = Required<Omit<CorsOptions, 'originMatcher'>> & { originMatcher?: (origin: string) => boolean }
-
-/** @fastify/cors options, as its delegator expects them. */
-export interface WireOptions {
-  origin: boolean | string
-  credentials: boolean
-  methods: string
-  allowedHeaders: string
-  exposedHeaders: string | null
-  maxAge: number
-  preflight: boolean
-  strictPreflight: boolean
-  preflightContinue: boolean
-  optionsSuccessStatus: number
-}
 
 export interface CorsPolicy {
   origins: OriginList
@@ -31,11 +16,15 @@ export interface CorsPolicy {
   privateNetwork: boolean
   methods: Set<string>
   headers: Set<string>
-  /** Actual request, origin allowed / refused. */
-  allow: WireOptions
-  deny: WireOptions
-  /** Preflight, allowed. */
-  preflight: WireOptions
+  /** Access-Control-Allow-Origin for an allowed origin: `*`, or undefined for the request's own origin. */
+  allowOrigin: string | undefined
+  credentials: boolean
+  /** Access-Control-Expose-Headers, or undefined for none. */
+  exposedHeaders: string | undefined
+  /** What an allowed preflight adds: Allow-Methods, Allow-Headers (written even when empty, as @fastify/cors does), Max-Age. */
+  allowMethods: string
+  allowHeaders: string
+  maxAge: string
 }
 
 export function resolvePolicy (options: ResolvedCors, path: string, problems: string[]): CorsPolicy {
@@ -56,20 +45,8 @@ export function resolvePolicy (options: ResolvedCors, path: string, problems: st
     )
   }
   const reflectAny = options.dangerouslyReflectAnyOrigin
-  // "*" answers "*" (never readable with credentials); reflecting answers the caller's own origin.
-  const allowOrigin: boolean | string = origins.any && !reflectAny ? '*' : true
   const methods = options.methods.map((m) => m.toUpperCase())
   const headers = options.allowedHeaders.map((h) => h.toLowerCase())
-  const base = {
-    credentials: options.credentials,
-    methods: methods.join(', '),
-    allowedHeaders: headers.join(', '),
-    exposedHeaders: options.exposedHeaders.length > 0 ? options.exposedHeaders.join(', ') : null,
-    maxAge: options.maxAge,
-    strictPreflight: false,
-    preflightContinue: false,
-    optionsSuccessStatus: 204,
-  }
   return {
     origins,
     originMatcher: options.originMatcher,
@@ -78,9 +55,13 @@ export function resolvePolicy (options: ResolvedCors, path: string, problems: st
     privateNetwork: options.allowPrivateNetwork,
     methods: new Set(methods),
     headers: new Set(headers),
-    allow: { ...base, origin: allowOrigin, preflight: false },
-    deny: { ...base, origin: false, preflight: false },
-    preflight: { ...base, origin: allowOrigin, preflight: true },
+    // "*" answers "*" (never readable with credentials); reflecting answers the caller's own origin.
+    allowOrigin: origins.any && !reflectAny ? '*' : undefined,
+    credentials: options.credentials,
+    exposedHeaders: options.exposedHeaders.length > 0 ? options.exposedHeaders.join(', ') : undefined,
+    allowMethods: methods.join(', '),
+    allowHeaders: headers.join(', '),
+    maxAge: String(options.maxAge),
   }
 }
 
