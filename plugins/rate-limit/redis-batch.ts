@@ -19,7 +19,8 @@ import { decide, type GcraDecision, type GcraParams } from './gcra.js'
 // write keeps the TTL it has (SET … KEEPTTL, measured about half the cost
 // of SET … PX). Invariant: the key expires 1 ms after its stored TAT rounded
 // up to the second, never before it (the 1 ms covers Redis taking the
-// expiry's base time before TIME). Requires Redis 6.0 (KEEPTTL).
+// expiry's base time before TIME). Before Redis 6.0 (no KEEPTTL), every
+// write sets PX.
 export const GCRA_BATCH_LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
@@ -55,11 +56,15 @@ for j = 1, #order do
     if not tat then
       redis.call('DEL', key)
     else
+      local value = string.format('%.3f', tat)
       local expires = math.ceil(tat / 1000) * 1000
+      local kept = false
       if old and math.ceil(old / 1000) * 1000 == expires then
-        redis.call('SET', key, string.format('%.3f', tat), 'KEEPTTL')
-      else
-        redis.call('SET', key, string.format('%.3f', tat), 'PX', expires - math.floor(now) + 1)
+        kept = redis.pcall('SET', key, value, 'KEEPTTL')
+        if type(kept) == 'table' and kept.err then kept = false end
+      end
+      if not kept then
+        redis.call('SET', key, value, 'PX', expires - math.floor(now) + 1)
       end
     end
   end

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import { type Deadline, Deadlines } from '../../lib/with-timeout.js'
+import { type Deadline, Deadlines, withTimeout } from '../../lib/with-timeout.js'
 
 // Deadlines bounds every store call with one shared timer (lib/with-timeout.ts).
 // Real timers with short bounds: the tests check what expires, never how fast.
@@ -59,4 +59,9 @@ t.test('a long queue of settled waits is compacted, and the open one behind them
   const open = new Promise<Error>((resolve) => deadlines.start(resolve))
   for (const wait of waits) deadlines.settle(wait)
   t.match(await open, expired(50))
+})
+
+t.test('withTimeout, the one-timer-per-call bound other stores use, says the same', async (t) => {
+  t.equal(await withTimeout(Promise.resolve('answer'), 1000), 'answer')
+  await t.rejects(withTimeout(new Promise(() => {}), 20), expired(20))
 })
