@@ -72,7 +72,10 @@ return { 0, math.max(0, limit - used), retry, retry }
 /**
  * Connection settings for a limiter: fail fast rather than queue or wait.
  * Kept as an export for clients users build themselves; rampart's own
- * client comes from lib/redis.ts `connectRedis` with the same settings.
+ * client comes from lib/redis.ts `connectRedis` with the same settings,
+ * but without auto-pipelining (the batcher already sends one command per
+ * event-loop iteration; a client you pass may be shared with other work,
+ * where auto-pipelining still helps).
  */
 export const LIMITER_REDIS_OPTIONS: RedisOptions = { ...FAST_REDIS_OPTIONS }
 
