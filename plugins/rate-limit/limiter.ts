@@ -5,7 +5,7 @@
 
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import { createLogLimiter } from '../../lib/log-limiter.js'
-import { withTimeout } from '../../lib/with-timeout.js'
+import { Deadlines } from '../../lib/with-timeout.js'
 import type { Bucket } from './buckets.js'
 import { CLOSED, OPEN, type Outcome } from './decide.js'
 import type { GcraDecision } from './gcra.js'
@@ -39,7 +39,8 @@ export class Limiter {
   readonly #strict: SlidingLogStore
   readonly #redis: RedisStore | undefined
   readonly #external: RateLimitStore | undefined
-  readonly #timeoutMs: number
+  /** Bounds a custom store's calls with one timer for all of them, not one per call. */
+  readonly #deadlines: Deadlines
   readonly #onStoreError: 'memory' | 'open' | 'closed'
   readonly #log: FastifyBaseLogger
   readonly #errors = createLogLimiter(LOG_INTERVAL_MS)
@@ -55,7 +56,7 @@ export class Limiter {
     this.#strict = new SlidingLogStore({ maxKeys: options.maxKeys, now: options.now, onFull })
     this.#redis = options.redis
     this.#external = options.redis ?? options.custom
-    this.#timeoutMs = options.timeoutMs
+    this.#deadlines = new Deadlines(options.timeoutMs)
     this.#onStoreError = options.onStoreError
     this.#log = options.log
   }
@@ -74,7 +75,7 @@ export class Limiter {
     }
     if (!isThenable(result)) return this.#checked(request, result, key, bucket, cost)
     // The Redis store bounds its own calls; anything else is bounded here.
-    const bounded = this.#external === this.#redis ? (result as Promise<unknown>) : withTimeout(Promise.resolve(result), this.#timeoutMs)
+    const bounded = this.#external === this.#redis ? (result as Promise<unknown>) : this.#deadlines.bound(result)
     return bounded.then(
       (answer) => this.#checked(request, answer, key, bucket, cost),
       (err: unknown) => this.#failed(request, err, key, bucket, cost)

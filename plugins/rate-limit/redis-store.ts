@@ -1,37 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Redis, RedisOptions } from 'ioredis'
 import { connectRedis, FAST_REDIS_OPTIONS, type RedisConnection, taggedKey } from '../../lib/redis.js'
-import { withTimeout } from '../../lib/with-timeout.js'
-import { decide, type GcraDecision, type GcraParams, intervalMs } from './gcra.js'
+import { Deadlines } from '../../lib/with-timeout.js'
+import { type GcraDecision, type GcraParams, intervalMs } from './gcra.js'
+import { GCRA_BATCH_LUA, GcraBatcher, hashSlot } from './redis-batch.js'
 import type { RateLimitStore } from './store.js'
-
-// The GCRA decision as one Lua script, so check-and-update is atomic across
-// every instance sharing the Redis, with Redis's own clock (TIME), so
-// instances with skewed clocks agree. It mirrors gcra.ts `decide`; the
-// JavaScript side turns the returned debt into headers with the same code.
-// Returns { allowed (1|0), debt before (ms, as a string: Lua numbers would
-// be truncated to integers) }. A reward (negative cost) that pays off the
-// whole debt deletes the key: PX must be positive.
-const GCRA_LUA = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local interval = tonumber(ARGV[1])
-local capacity = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
-local tat = tonumber(redis.call('GET', KEYS[1]))
-local before = 0
-if tat ~= nil and tat > now then before = tat - now end
-local debt = before + interval * cost
-if debt <= capacity + 0.000001 then
-  if debt <= 0 then
-    redis.call('DEL', KEYS[1])
-  else
-    redis.call('SET', KEYS[1], string.format('%.3f', now + debt), 'PX', math.ceil(debt))
-  end
-  return { 1, string.format('%.3f', before) }
-end
-return { 0, string.format('%.3f', before) }
-`
 
 // The sliding log of strict buckets (sliding-log.ts `decideLog`), as one
 // script with Redis TIME: the log is a string of "ms:cost" pairs, oldest
@@ -99,12 +72,15 @@ return { 0, math.max(0, limit - used), retry, retry }
 /**
  * Connection settings for a limiter: fail fast rather than queue or wait.
  * Kept as an export for clients users build themselves; rampart's own
- * client comes from lib/redis.ts `connectRedis` with the same settings.
+ * client comes from lib/redis.ts `connectRedis` with the same settings,
+ * but without auto-pipelining (the batcher already sends one command per
+ * event-loop iteration; a client you pass may be shared with other work,
+ * where auto-pipelining still helps).
  */
 export const LIMITER_REDIS_OPTIONS: RedisOptions = { ...FAST_REDIS_OPTIONS }
 
 interface LimiterClient extends Redis {
-  rampartGcra(key: string, interval: string, capacity: string, cost: string): Promise<[number, string]>
+  rampartGcraBatch(keyCount: number, keys: string[], args: string[]): Promise<number[]>
   rampartSlidingLog(key: string, window: string, limit: string, cost: string): Promise<[number, number, number, number]>
 }
 
@@ -129,45 +105,54 @@ export class RedisStore implements RateLimitStore {
   readonly client: LimiterClient
   readonly #connection: RedisConnection
   readonly #prefix: string
-  readonly #timeoutMs: number
+  readonly #deadlines: Deadlines
+  readonly #batcher: GcraBatcher
 
   constructor (options: RedisStoreOptions) {
-    // Every call, on our client or yours, is wrapped in withTimeout: with
-    // auto-pipelining a command can queue behind a batch that is already
-    // timing out, and the client's own timer would only start when that
-    // batch fails (measured: up to twice the bound).
+    // Every call, on our client or yours, is bounded by #deadlines from the
+    // moment it is made: with auto-pipelining a command can queue behind a
+    // batch that is already timing out, and the client's own timer would
+    // only start when that batch fails (measured: up to twice the bound).
     this.#connection = connectRedis(options.redis, {
       log: options.log ?? SILENT,
       purpose: 'rate limit',
-      // ioredis's own timer only cleans up; withTimeout is the bound.
-      options: { commandTimeout: options.timeoutMs + 100 },
+      options: {
+        // ioredis's own timer only cleans up; #deadlines is the bound.
+        commandTimeout: options.timeoutMs + 100,
+        // The batcher already sends one command per event-loop iteration:
+        // auto-pipelining would only wrap each in a Pipeline of its own.
+        enableAutoPipelining: false,
+      },
     })
     this.client = this.#connection.client as LimiterClient
     this.#prefix = options.prefix
-    this.#timeoutMs = options.timeoutMs
+    this.#deadlines = new Deadlines(options.timeoutMs)
     // defineCommand runs EVALSHA and loads the script on NOSCRIPT.
-    if (typeof this.client.rampartGcra !== 'function') {
-      this.client.defineCommand('rampartGcra', { numberOfKeys: 1, lua: GCRA_LUA })
+    if (typeof this.client.rampartGcraBatch !== 'function') {
+      this.client.defineCommand('rampartGcraBatch', { lua: GCRA_BATCH_LUA })
     }
     if (typeof this.client.rampartSlidingLog !== 'function') {
       this.client.defineCommand('rampartSlidingLog', { numberOfKeys: 1, lua: SLIDING_LOG_LUA })
     }
+    const client = this.client
+    // A Cluster takes one call per hash slot; ioredis prefixes keys with keyPrefix before hashing them.
+    const keyPrefix = client.options.keyPrefix ?? ''
+    this.#batcher = new GcraBatcher({
+      send: (keys, args) => client.rampartGcraBatch(keys.length, keys, args),
+      slotOf: client.isCluster ? (key) => hashSlot(keyPrefix + key) : undefined,
+      deadlines: this.#deadlines,
+    })
   }
 
-  async consume (key: string, params: GcraParams, cost: number): Promise<GcraDecision> {
+  consume (key: string, params: GcraParams, cost: number): Promise<GcraDecision> {
     const [interval, capacity] = this.#argsOf(params)
-    const call = this.client.rampartGcra(redisKey(this.#prefix, key), interval, capacity, String(cost))
-    const [allowed, before] = await withTimeout(call, this.#timeoutMs)
-    const decision = decide(Number(before), params, cost)
-    // Redis decided; a float rounding difference must not flip its answer.
-    decision.allowed = allowed === 1
-    return decision
+    return this.#batcher.check(redisKey(this.#prefix, key), interval, capacity, params, cost)
   }
 
-  /** A strict bucket's check: the sliding log, atomically, on Redis's clock. */
+  /** A strict bucket's check: the sliding log, atomically, on Redis's clock; one call each. */
   async consumeStrict (key: string, params: GcraParams, cost: number): Promise<GcraDecision> {
     const call = this.client.rampartSlidingLog(redisKey(this.#prefix, key), String(params.windowMs), String(params.limit), String(cost))
-    const [allowed, remaining, resetMs, retryAfterMs] = await withTimeout(call, this.#timeoutMs)
+    const [allowed, remaining, resetMs, retryAfterMs] = await this.#deadlines.bound(call)
     const wait = retryAfterMs < 0 ? Number.POSITIVE_INFINITY : retryAfterMs
     return { allowed: allowed === 1, debtMs: 0, remaining, resetMs: allowed === 1 ? resetMs : wait, retryAfterMs: allowed === 1 ? 0 : wait }
   }

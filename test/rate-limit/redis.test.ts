@@ -65,7 +65,8 @@ t.test('a client we are given is used as is, and keys are hash-tagged per bucket
   const key = redisKey(prefix, 'default|ip|127.0.0.1')
   t.equal(key, `${prefix}{default|ip|127.0.0.1}`)
   const ttl = await client.pttl(key)
-  t.ok(ttl > 0 && ttl <= 60_000, 'the key expires with its bucket')
+  // Expiry rounds up to the whole second (then most writes keep the TTL they have).
+  t.ok(ttl > 0 && ttl <= 61_002, 'the key expires with its bucket, at most a second later')
   t.equal(redisKey('p:', 'a{b}%c'), 'p:{a%7Bb%7D%25c}', 'braces in keys cannot pick the hash slot')
   t.equal(client.status, 'ready', 'our close does not quit a client we did not create')
 })
