@@ -44,10 +44,27 @@ function named (name: string, steps: Step[]): Hook {
  * securityPlugin: from here until `endFusing`, the steps of the plugins
  * registered on `fastify` join one onRequest hook, in registration order.
  */
-export function startFusing (fastify: FastifyInstance): void {
+export function startFusing (fastify: FastifyInstance, name = 'rampartSecurity'): void {
   const steps: Step[] = []
   collectors.set(fastify, steps)
-  fastify.addHook('onRequest', named('rampartSecurity', steps))
+  fastify.addHook('onRequest', named(name, steps))
+}
+
+/**
+ * A plugin registered alone whose registration adds more than one step
+ * (the route guard of lib/route-config.ts and its own) runs them from one
+ * hook named `name`; under securityPlugin they join its hook instead.
+ */
+export function fusedPlugin<O> (name: string, plugin: (fastify: FastifyInstance, options: O) => Promise<void>): (fastify: FastifyInstance, options: O) => Promise<void> {
+  return async function (fastify, options) {
+    if (collectors.has(fastify)) return plugin(fastify, options)
+    startFusing(fastify, name)
+    try {
+      await plugin(fastify, options)
+    } finally {
+      endFusing(fastify)
+    }
+  }
 }
 
 /** Later registrations (a plugin the app adds itself) get their own hooks again. */

@@ -8,7 +8,7 @@ import { invalidOptions, invalidRouteConfig } from '../../lib/errors.js'
 import { createLogLimiter } from '../../lib/log-limiter.js'
 import { collectOptions, withoutRegisterKeys } from '../../lib/options.js'
 import { attachToRoute, explainRouteConfig, routeName, routeSecurityConfig, declareSecurityKey } from '../../lib/route-config.js'
-import { addStep } from '../../lib/steps.js'
+import { addStep, fusedPlugin } from '../../lib/steps.js'
 import { type JwtOptions, JwtOptionsSchema, type JwtRouteConfig, JwtRouteSchema } from '../../schemas/jwt.js'
 import { type Answer, Answers, ROUTE_CONFIG_UNREAD, send } from './answers.js'
 import { readCredentials } from './bearer.js'
@@ -271,4 +271,4 @@ async function jwtPlugin (fastify: FastifyInstance, options: JwtOptions): Promis
   })
 }
 
-export default fp(jwtPlugin, { fastify: '5.x', name: 'fastify-rampart-jwt' })
+export default fp(fusedPlugin('rampartJwt', jwtPlugin), { fastify: '5.x', name: 'fastify-rampart-jwt' })

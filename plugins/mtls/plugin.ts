@@ -6,7 +6,7 @@ import { Compile } from 'typebox/compile'
 import { invalidOptions, invalidRouteConfig, MtlsForbiddenError, MtlsRequiredError } from '../../lib/errors.js'
 import { createLogLimiter } from '../../lib/log-limiter.js'
 import { collectOptions, withoutRegisterKeys } from '../../lib/options.js'
-import { addStep } from '../../lib/steps.js'
+import { addStep, fusedPlugin } from '../../lib/steps.js'
 import { attachToRoute, explainRouteConfig, routeName, routeSecurityConfig, declareSecurityKey } from '../../lib/route-config.js'
 import { type MtlsOptions, MtlsOptionsSchema, type MtlsRouteConfig, MtlsRouteSchema } from '../../schemas/mtls.js'
 import type { MtlsAuthorizer } from './authorizers.js'
@@ -232,4 +232,4 @@ async function mtlsPlugin (fastify: FastifyInstance, options: MtlsOptions): Prom
   addStep(fastify, 'rampartMtls', rampartMtls)
 }
 
-export default fp(mtlsPlugin, { fastify: '5.x', name: 'fastify-rampart-mtls' })
+export default fp(fusedPlugin('rampartMtls', mtlsPlugin), { fastify: '5.x', name: 'fastify-rampart-mtls' })

@@ -5,7 +5,7 @@ import { invalidOptions, invalidRouteConfig } from '../../lib/errors.js'
 import { createLogLimiter } from '../../lib/log-limiter.js'
 import { withoutRegisterKeys } from '../../lib/options.js'
 import { addRouteHook, attachToRoute, declareSecurityKey, routeName, routeSecurityConfig } from '../../lib/route-config.js'
-import { addStep, type Step } from '../../lib/steps.js'
+import { addStep, fusedPlugin, type Step } from '../../lib/steps.js'
 import { trustProxyOf } from '../../lib/trust-proxy.js'
 import type { RateLimitOptions } from '../../schemas/rate-limit.js'
 import { type Answerer, safely, secondsOf, sendLimited, sendUnavailable, writeHeaders } from './answer.js'
@@ -306,7 +306,7 @@ async function rateLimitPlugin (fastify: FastifyInstance, options: RateLimitOpti
   }
 }
 
-export default fp(rateLimitPlugin, { fastify: '5.x', name: 'fastify-rampart-rate-limit' })
+export default fp(fusedPlugin('rampartRateLimit', rateLimitPlugin), { fastify: '5.x', name: 'fastify-rampart-rate-limit' })
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -60,3 +60,15 @@ t.test('hooks carry names: the fused one rampartSecurity, a lone step its own', 
   t.match(routes, /rampartAlone/)
   t.notMatch(routes, /rampartInside/)
 })
+
+t.test('a plugin registered alone runs the route guard and its step from one hook named for it', async (t) => {
+  const { rateLimitPlugin } = await import('../../index.js')
+  const app = makeApp(t)
+  await app.register(rateLimitPlugin, { limit: 5 })
+  app.get('/', async () => ({ ok: true }))
+  await app.ready()
+  const routes = app.printRoutes({ includeHooks: true })
+  t.match(routes, /rampartRateLimit/)
+  t.notMatch(routes, /rampartUnappliedRouteConfig/, 'the guard is a step of that hook')
+  t.equal((await app.inject('/')).headers['x-ratelimit-limit'], '5')
+})
