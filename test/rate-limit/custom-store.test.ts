@@ -28,6 +28,26 @@ t.test('a custom store decides (sync or async)', async (t) => {
   t.same(await hit(async, 3), [200, 200, 429])
 })
 
+t.test('an async store with a principal checked in onRequest: the IP bucket, then the principal, both waited for', async (t) => {
+  const clock = fakeClock()
+  const inner = new MemoryStore({ maxKeys: 10, now: clock.now })
+  const keys: string[] = []
+  const app = await serve(t, {
+    consume: async (key, params, cost) => {
+      keys.push(key)
+      return inner.consume(key, params, cost)
+    },
+  }, {
+    principal: (request) => request.headers['x-user'] as string | undefined,
+    hook: 'onRequest',
+    principalHookReason: 'the test sends the principal itself',
+  })
+  const user = { url: '/', headers: { 'x-user': 'ada' } }
+  t.same(await hit(app, 3, user), [200, 200, 429])
+  t.equal(keys.length, 5, 'two checks per passing request, the refused one stops at the IP bucket')
+  t.match(keys, [/\|ip\|127\.0\.0\.1$/, /ada$/, /\|ip\|127\.0\.0\.1$/, /ada$/, /\|ip\|127\.0\.0\.1$/])
+})
+
 t.test('a custom store that throws, rejects or hangs falls back as configured', async (t) => {
   const clock = fakeClock()
   const throwing = await serve(t, {
