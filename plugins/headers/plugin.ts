@@ -22,7 +22,6 @@ const LOG_INTERVAL_MS = 10_000
 
 type NoncedReply = FastifyReply & { [kNonce]?: string }
 
-
 /** The response's nonce, made on first use; unlike the `reply.cspNonce` getter it never throws (hooks run on every route). */
 function nonceOf (reply: NoncedReply): string {
   reply[kNonce] ??= newNonce()
