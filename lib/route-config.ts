@@ -4,6 +4,7 @@ import { isPlainObject } from './copy.js'
 import { invalidRouteConfig } from './errors.js'
 import { createLogLimiter } from './log-limiter.js'
 import { collectOptions, kindOf } from './options.js'
+import { routeConfigOf } from './route-context.js'
 import { addStep } from './steps.js'
 
 /** Every key `config.security` may hold, one per plugin of the suite. */
@@ -209,7 +210,7 @@ function installGuard (fastify: FastifyInstance): void {
   const logLimiter = createLogLimiter(LOG_INTERVAL_MS)
   addStep(fastify, 'rampartUnappliedRouteConfig', function rampartUnappliedRouteConfig (request: FastifyRequest, reply: FastifyReply): boolean {
     if (request.is404) return true
-    const config = request.routeOptions.config as { security?: unknown; [kChecked]?: true }
+    const config = routeConfigOf(request) as { security?: unknown; [kChecked]?: true }
     if (config.security === undefined || config[kChecked] === true || !asksForSomething(config.security)) return true
     const suppressed = logLimiter.take()
     if (suppressed >= 0) {

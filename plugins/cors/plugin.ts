@@ -13,6 +13,7 @@ import { type CorsOptions, CorsOptionsSchema, CorsRouteSchema } from '../../sche
 import { OriginLookup } from './origin-lookup.js'
 import { type CorsPolicy, originAllowed, preflightAllowed, type ResolvedCors, resolvePolicy } from './policy.js'
 import { addOriginToVary } from './vary.js'
+import { routeConfigOf } from '../../lib/route-context.js'
 
 const RouteConfigCheck = Compile(CorsRouteSchema)
 // Chromium caps Access-Control-Max-Age at 7200 s (Firefox at 86400).
@@ -242,7 +243,7 @@ async function corsPlugin (fastify: FastifyInstance, options: CorsOptions): Prom
   function policyFor (request: FastifyRequest): CorsPolicy | null {
     // `request.routeOptions` builds an object on every read: only once some route has its own policy.
     if (!anyRoutePolicy) return defaultPolicy
-    const own = (request.routeOptions.config as unknown as Record<symbol, RouteCors | undefined>)[kPolicy]
+    const own = (routeConfigOf(request) as unknown as Record<symbol, RouteCors | undefined>)[kPolicy]
     return own === undefined ? defaultPolicy : own.policy
   }
 

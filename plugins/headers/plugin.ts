@@ -13,6 +13,7 @@ import { createLogLimiter, type LogLimiter } from '../../lib/log-limiter.js'
 import { frameAncestorsDirective, renderDynamicCsp } from './frame-ancestors.js'
 import type { FrameAncestorsHook, HeaderSet, Pair } from './header-set.js'
 import { resolveHeaderSet } from './resolve.js'
+import { routeConfigOf } from '../../lib/route-context.js'
 
 const kNonce = Symbol('rampart.cspNonce')
 // Shared by every registration: "some header set on this route puts the nonce in its policy".
@@ -111,7 +112,7 @@ async function headersPlugin (fastify: FastifyInstance, options: HeadersOptions)
 
   function setOf (request: FastifyRequest): HeaderSet | null {
     if (!anyRouteSet) return defaultSet
-    const own = (request.routeOptions.config as unknown as Record<symbol, HeaderSet | null | undefined>)[kRouteSet]
+    const own = (routeConfigOf(request) as unknown as Record<symbol, HeaderSet | null | undefined>)[kRouteSet]
     return own === undefined ? defaultSet : own
   }
 

@@ -17,6 +17,7 @@ import { KeysUnavailable } from './key-set.js'
 import { RevocationList, RevocationSync, type TimeInput, toEpochMs } from './revocation.js'
 import { type ScopeRule, scopeRule, scopesAllow } from './scopes.js'
 import { type JwtAuth, normaliseTyp, TokenRefused, unverifiedIssuer, type Verified, type VerifyPolicy, verifyToken } from './verify.js'
+import { routeConfigOf } from '../../lib/route-context.js'
 
 declare module '../../schemas/security.js' {
   interface SecurityRouteConfig {
@@ -261,7 +262,7 @@ async function jwtPlugin (fastify: FastifyInstance, options: JwtOptions): Promis
   // with settings of its own that were never applied is refused outright.
   // Every route seen in onRoute carries a decision, so none means unseen.
   addStep(fastify, 'rampartJwt', function rampartJwt (request: FastifyRequest, reply: FastifyReply): boolean | Promise<boolean> {
-    const config = request.routeOptions.config as unknown as Record<symbol, RouteAuth | null | undefined>
+    const config = routeConfigOf(request) as unknown as Record<symbol, RouteAuth | null | undefined>
     const own = config[kRoute]
     if (own === PUBLIC) return true
     if (own !== undefined) return check(request, reply, own)

@@ -17,6 +17,7 @@ import { type Material, watchMaterial } from './rotation.js'
 import { readOption } from './server-options.js'
 import { checkSpiffeId, type SpiffeId } from './spiffe-id.js'
 import { forwardedId } from './xfcc.js'
+import { routeConfigOf } from '../../lib/route-context.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -191,7 +192,7 @@ async function mtlsPlugin (fastify: FastifyInstance, options: MtlsOptions): Prom
   }
 
   function rampartMtls (request: FastifyRequest, reply: FastifyReply): boolean {
-    const own = (request.routeOptions.config as unknown as Record<symbol, MtlsAuthorizer | null | undefined>)[kRoute]
+    const own = (routeConfigOf(request) as unknown as Record<symbol, MtlsAuthorizer | null | undefined>)[kRoute]
     const check = own === undefined ? authorize : own
     const headers = request.headers
     const xfcc = headers[XFCC]

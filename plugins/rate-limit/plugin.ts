@@ -14,6 +14,7 @@ import { binding, CLOSED, OPEN, type Outcome, pickBucket } from './decide.js'
 import { Limiter } from './limiter.js'
 import { RedisStore } from './redis-store.js'
 import { type HookName, resolveRateLimit, type RouteLimit, type Settings } from './resolve.js'
+import { routeConfigOf } from '../../lib/route-context.js'
 
 /** How long registration waits for Redis to connect before starting without it. */
 const STARTUP_WAIT_MS = 2000
@@ -152,7 +153,7 @@ async function rateLimitPlugin (fastify: FastifyInstance, options: RateLimitOpti
 
   function routeOf (request: FastifyRequest): RouteLimit | null {
     if (!anyRouteLimit) return settings.defaultRoute
-    const own = (request.routeOptions.config as unknown as Record<symbol, RouteLimit | null | undefined>)[kRoute]
+    const own = (routeConfigOf(request) as unknown as Record<symbol, RouteLimit | null | undefined>)[kRoute]
     return own === undefined ? settings.defaultRoute : own
   }
 

@@ -15,6 +15,7 @@ import {
 import { absoluteFormAuthority, type ParsedHost, parseHost } from './host.js'
 import { type HostMatcher, listsExactly, matchHost } from './matcher.js'
 import { resolveMatcher } from './resolve.js'
+import { routeConfigOf } from '../../lib/route-context.js'
 
 type Resolved = Required<TrustedHostOptions> & {
   redirect?: { www: boolean; https: boolean; exemptPaths: string[] }
@@ -186,7 +187,7 @@ async function trustedHostPlugin (fastify: FastifyInstance, options: TrustedHost
   addStep(fastify, 'rampartTrustedHost', function rampartTrustedHost (request: FastifyRequest, reply: FastifyReply): boolean {
     let routeMatcher: HostMatcher | null | undefined = defaultMatcher
     if (anyRouteMatcher) {
-      const own = (request.routeOptions.config as unknown as Record<symbol, HostMatcher | null | undefined>)[kRouteMatcher]
+      const own = (routeConfigOf(request) as unknown as Record<symbol, HostMatcher | null | undefined>)[kRouteMatcher]
       if (own !== undefined) routeMatcher = own
     }
     if (routeMatcher === null) return true
