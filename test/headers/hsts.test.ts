@@ -115,3 +115,21 @@ t.test('bad HSTS values are listed', async (t) => {
   )
   t.same(notObject.problems, ['headers.hsts: must be false or an object (got string)'])
 })
+
+t.test('HSTS on secure requests whatever path the headers take: HTML responses and answers sent before the plugin ran', async (t) => {
+  const app = makeApp(t, { trustProxy: ['127.0.0.1'] })
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.url === '/early') return reply.code(401).send({ denied: true })
+  })
+  await app.register(securityPlugin, { rateLimit: false })
+  app.get('/page', async (_req, reply) => reply.type('text/html').send('<p>hi</p>'))
+  app.get('/early', async () => ({ ok: 1 }))
+  const secure = { 'x-forwarded-proto': 'https' }
+  const page = await app.inject({ url: '/page', headers: secure })
+  t.equal(page.headers['strict-transport-security'], HSTS_DEFAULT)
+  t.match(page.headers['content-security-policy'], /^default-src 'self'/)
+  const early = await app.inject({ url: '/early', headers: secure })
+  t.equal(early.statusCode, 401)
+  t.same(headersOf(early), { ...API_DEFAULTS, 'strict-transport-security': HSTS_DEFAULT })
+  t.equal((await app.inject('/early')).headers['strict-transport-security'], undefined, 'and none over plain HTTP')
+})
