@@ -9,7 +9,7 @@ t.test('the route config is read from the route context, the object routeOptions
   const app = makeApp(t)
   const seen: boolean[] = []
   app.get('/', { config: { mine: 'route' } }, async (request) => {
-    seen.push(routeConfigOf(request) === request.routeOptions.config)
+    seen.push(routeConfigOf(request) === (request.routeOptions.config as unknown))
     return routeConfigOf(request).mine
   })
   t.equal((await app.inject('/')).body, 'route')
