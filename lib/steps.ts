@@ -72,9 +72,18 @@ export function endFusing (fastify: FastifyInstance): void {
   collectors.delete(fastify)
 }
 
-/** A plugin's onRequest step: into securityPlugin's hook while it registers, or as its own hook `name`. */
-export function addStep (fastify: FastifyInstance, name: string, step: Step): void {
+/**
+ * `addStep`'s place for a step that only writes headers and never answers:
+ * first in securityPlugin's hook, where the reply has no header yet and the
+ * whole list is written in one go (lib/reply-headers.ts); every answer a
+ * later step gives then carries it too.
+ */
+export const FIRST = 'first'
+
+/** A plugin's onRequest step: into securityPlugin's hook while it registers (in order, or `FIRST`), or as its own hook `name`. */
+export function addStep (fastify: FastifyInstance, name: string, step: Step, place?: typeof FIRST): void {
   const steps = collectors.get(fastify)
-  if (steps !== undefined) steps.push(step)
-  else fastify.addHook('onRequest', named(name, [step]))
+  if (steps === undefined) fastify.addHook('onRequest', named(name, [step]))
+  else if (place === FIRST) steps.unshift(step)
+  else steps.push(step)
 }

@@ -1,6 +1,7 @@
 import fastifyCors from '@fastify/cors'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
+import { headersOf } from '../../lib/reply-headers.js'
 import FindMyWay, { type HTTPVersion, type Instance } from 'find-my-way'
 import { Compile } from 'typebox/compile'
 import { isPlainObject, mergeOver } from '../../lib/copy.js'
@@ -234,9 +235,11 @@ async function corsPlugin (fastify: FastifyInstance, options: CorsOptions): Prom
   function writeActual (reply: FastifyReply, policy: CorsPolicy, origin: string, allowed: boolean): true {
     addOriginToVary(reply)
     if (!allowed) return true
-    reply.header('access-control-allow-origin', policy.allowOrigin ?? origin)
-    if (policy.credentials) reply.header('access-control-allow-credentials', 'true')
-    if (policy.exposedHeaders !== undefined) reply.header('access-control-expose-headers', policy.exposedHeaders)
+    // Constant names straight into Fastify's header object (lib/reply-headers.ts).
+    const headers = headersOf(reply)
+    headers['access-control-allow-origin'] = policy.allowOrigin ?? origin
+    if (policy.credentials) headers['access-control-allow-credentials'] = 'true'
+    if (policy.exposedHeaders !== undefined) headers['access-control-expose-headers'] = policy.exposedHeaders
     return true
   }
 

@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify'
+import { getHeader, headersOf } from '../../lib/reply-headers.js'
 
 /** Adds Origin to a Vary value unless it is there already (or `*`); a list is one value, as @fastify/cors reads it. */
 export function varyWithOrigin (current: unknown): string {
@@ -15,9 +16,9 @@ export function varyWithOrigin (current: unknown): string {
  * is merged without duplicates, and left alone when it already says Origin.
  */
 export function addOriginToVary (reply: FastifyReply): void {
-  const current = reply.getHeader('vary')
+  const current = getHeader(reply, 'vary')
   if (current === undefined) {
-    reply.header('vary', 'Origin')
+    headersOf(reply).vary = 'Origin'
     return
   }
   const merged = varyWithOrigin(current)

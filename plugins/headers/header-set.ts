@@ -9,6 +9,7 @@ import {
 } from './builders.js'
 import { buildCsp, DEFAULT_API_DIRECTIVES, DEFAULT_HTML_DIRECTIVES, NONCE_SLOT } from './csp.js'
 import { type DynamicCsp, splitFrameAncestors } from './frame-ancestors.js'
+import { headerWriter, type HeaderWriter } from '../../lib/reply-headers.js'
 
 export type Pair = readonly [name: string, value: string]
 
@@ -32,6 +33,9 @@ export interface HeaderSet {
    */
   early: Pair[]
   earlySecure: Pair[]
+  /** Write `early` / `earlySecure` in one go (lib/reply-headers.ts). */
+  writeEarly: HeaderWriter
+  writeEarlySecure: HeaderWriter
   /** HTML CSP headers carrying the per-request nonce: the value is `parts.join(nonce)`. */
   nonced: [name: string, parts: string[]][]
   cacheControl: string | undefined
@@ -197,11 +201,15 @@ export function buildHeaderSet (options: ResolvedHeadersOptions, path: string, p
   const cacheControl = options.cacheControl === false ? undefined : options.cacheControl
   const withCache = (list: Pair[]): Pair[] => (cacheControl === undefined ? list : [...list, ['cache-control', cacheControl]])
   const htmlFirst = options.profile === 'html'
+  const early = withCache(htmlFirst ? html : api)
+  const earlySecure = withCache(htmlFirst ? htmlSecure : apiSecure)
   return {
     profile: options.profile,
     checkSecure,
-    early: withCache(htmlFirst ? html : api),
-    earlySecure: withCache(htmlFirst ? htmlSecure : apiSecure),
+    early,
+    earlySecure,
+    writeEarly: headerWriter(early),
+    writeEarlySecure: headerWriter(earlySecure),
     api,
     apiSecure,
     html,

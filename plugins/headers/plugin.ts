@@ -7,7 +7,8 @@ import { isPlainObject, mergeOver } from '../../lib/copy.js'
 import { CspNonceOffError, invalidOptions, invalidRouteConfig } from '../../lib/errors.js'
 import { kindOf, withoutDefaults, withoutRegisterKeys } from '../../lib/options.js'
 import { attachToRoute, routeName, routeSecurityConfig } from '../../lib/route-config.js'
-import { addStep } from '../../lib/steps.js'
+import { addStep, FIRST } from '../../lib/steps.js'
+import { getHeader, hasHeader, rawHasHeaders } from '../../lib/reply-headers.js'
 import { type HeadersOptions, HeadersOptionsSchema } from '../../schemas/headers.js'
 import { createLogLimiter, type LogLimiter } from '../../lib/log-limiter.js'
 import { frameAncestorsDirective, renderDynamicCsp } from './frame-ancestors.js'
@@ -45,7 +46,7 @@ let lastType: unknown
 let lastHtml = false
 
 function isHtml (reply: FastifyReply): boolean {
-  const type = reply.getHeader('content-type')
+  const type = getHeader(reply, 'content-type')
   if (type === lastType) return lastHtml
   lastType = type
   lastHtml = typeof type === 'string' && HTML.test(type)
@@ -122,11 +123,15 @@ async function headersPlugin (fastify: FastifyInstance, options: HeadersOptions)
   addStep(fastify, 'rampartSecurityHeadersEarly', function rampartSecurityHeadersEarly (request: FastifyRequest, reply: FastifyReply): boolean {
     const set = setOf(request)
     if (set === OFF) return true
-    const list = set.checkSecure && request.protocol === 'https' ? set.earlySecure : set.early
-    for (let i = 0; i < list.length; i++) reply.header(list[i][0], list[i][1])
-    ;(request as Written)[kWritten] = list
+    if (set.checkSecure && request.protocol === 'https') {
+      set.writeEarlySecure(reply)
+      ;(request as Written)[kWritten] = set.earlySecure
+    } else {
+      set.writeEarly(reply)
+      ;(request as Written)[kWritten] = set.early
+    }
     return true
-  })
+  }, FIRST)
 
   fastify.addHook(
     'onSend',
@@ -143,8 +148,8 @@ const NONE: readonly string[] = []
 
 /** A header Node holds (`reply.raw.setHeader`) wins over ours, as a probe before writing let it before. */
 function yieldToRaw (reply: FastifyReply, list: readonly Pair[]): void {
+  if (!rawHasHeaders(reply)) return
   const raw = reply.raw
-  if (raw.getHeaderNames().length === 0) return
   for (let i = 0; i < list.length; i++) {
     const name = list[i][0]
     const value = raw.getHeader(name)
@@ -217,7 +222,7 @@ function writeExtras (set: HeaderSet, html: boolean, request: FastifyRequest, re
   if (set.frameAncestors !== undefined) writeFrameAncestors(set.frameAncestors, html, request, reply, logLimiter)
   for (let i = 0; i < set.remove.length; i++) {
     // removeHeader `delete`s from Fastify's header object, which is slow; most responses have nothing to remove.
-    if (reply.hasHeader(set.remove[i])) reply.removeHeader(set.remove[i])
+    if (hasHeader(reply, set.remove[i])) reply.removeHeader(set.remove[i])
   }
 }
 

@@ -62,9 +62,12 @@ export interface RevocationSyncOptions {
   log: FastifyBaseLogger
   list: RevocationList
   now: () => number
+  /** How long after a failed load to try again (default 1 s). */
+  retryMs?: number
 }
 
 const STARTUP_WAIT_MS = 2000
+const RELOAD_RETRY_MS = 1000
 const WRITE_TIMEOUT_MS = 1000
 const LOG_INTERVAL_MS = 10_000
 
@@ -90,6 +93,8 @@ export class RevocationSync {
   readonly #channel: string
   readonly #limiter = createLogLimiter(LOG_INTERVAL_MS)
   readonly #reload: () => void
+  #retry: NodeJS.Timeout | undefined
+  #closed = false
 
   constructor (options: RevocationSyncOptions) {
     this.#o = options
@@ -121,7 +126,20 @@ export class RevocationSync {
       for (let i = 0; i < entries.length; i += 2) this.#apply(`${entries[i + 1]}\n${entries[i]}`)
     } catch (err) {
       this.#logError(err as Error, 'load')
+      // A reload that fails (a timeout while Redis is still warming up after
+      // an outage, say) is tried again: until it succeeds, revocations made
+      // while this instance was away would stay unknown here.
+      this.#retryLater()
     }
+  }
+
+  #retryLater (): void {
+    if (this.#closed || this.#retry !== undefined) return
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined
+      this.#reload()
+    }, this.#o.retryMs ?? RELOAD_RETRY_MS)
+    this.#retry.unref()
   }
 
   async revokeToken (jti: string, expiresAtMs: number): Promise<void> {
@@ -133,6 +151,8 @@ export class RevocationSync {
   }
 
   async close (): Promise<void> {
+    this.#closed = true
+    clearTimeout(this.#retry)
     this.#connection.client.off('ready', this.#reload)
     this.#subscriber.disconnect()
     await this.#connection.close()

@@ -6,7 +6,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { RateLimitedError, RateLimitUnavailableError } from '../../lib/errors.js'
 import type { LogLimiter } from '../../lib/log-limiter.js'
 import type { RateLimitErrorContext } from '../../schemas/rate-limit.js'
-import { type Bucket, rateLimitValue } from './buckets.js'
+import { type Bucket, textsFor } from './buckets.js'
+import { headersOf } from '../../lib/reply-headers.js'
 import type { GcraDecision } from './gcra.js'
 
 const JSON_TYPE = 'application/json; charset=utf-8'
@@ -33,14 +34,17 @@ export function secondsOf (bucket: Bucket, decision: GcraDecision): number {
 /** Writes the limit headers for one decision; returns the seconds announced. */
 export function writeHeaders (answer: Answerer, reply: FastifyReply, bucket: Bucket, decision: GcraDecision): number {
   const seconds = secondsOf(bucket, decision)
+  const texts = textsFor(bucket, decision.remaining, seconds)
+  // Constant names straight into Fastify's header object (lib/reply-headers.ts).
+  const headers = headersOf(reply)
   if (answer.draft) {
-    reply.header('ratelimit-policy', bucket.policy)
-    reply.header('ratelimit', rateLimitValue(bucket, decision.remaining, seconds))
+    headers['ratelimit-policy'] = bucket.policy
+    headers.ratelimit = texts.value
   }
   if (answer.legacy) {
-    reply.header('x-ratelimit-limit', bucket.limitText)
-    reply.header('x-ratelimit-remaining', String(decision.remaining))
-    reply.header('x-ratelimit-reset', String(seconds))
+    headers['x-ratelimit-limit'] = bucket.limitText
+    headers['x-ratelimit-remaining'] = texts.remainingText
+    headers['x-ratelimit-reset'] = texts.secondsText
   }
   return seconds
 }

@@ -20,6 +20,25 @@ export interface Bucket {
   /** Store key prefixes for the IP and principal buckets. */
   ipPrefix: string
   principalPrefix: string
+  /** The last header texts written for this bucket (see `textsFor`). */
+  texts: LimitTexts
+  /** The last client key and its store key (see `ipStoreKey`). */
+  lastIp: { client: string | undefined; key: string }
+}
+
+/**
+ * The per-decision header texts. Consecutive responses of a bucket mostly
+ * announce the same remaining count and reset (a busy bucket with a high
+ * limit, or a client's burst), so the last ones are kept and reused: no
+ * number formatting and no new strings for Node to flatten (issue 17).
+ */
+export interface LimitTexts {
+  remaining: number
+  seconds: number
+  /** The RateLimit field value: `"name";r=<remaining>;t=<seconds>`. */
+  value: string
+  remainingText: string
+  secondsText: string
 }
 
 export interface LimitInput {
@@ -51,7 +70,23 @@ export function makeBucket (name: string, limits: LimitInput, cost: number): Buc
     nameField: sfString(name),
     ipPrefix: `${name}|ip|`,
     principalPrefix: `${name}|principal|`,
+    texts: { remaining: -1, seconds: -1, value: '', remainingText: '', secondsText: '' },
+    lastIp: { client: undefined, key: '' },
   }
+}
+
+/**
+ * The store key of a client's IP bucket. A keep-alive connection sends its
+ * requests one after another, so the last key usually matches: no new
+ * string to build and hash for the store's lookup.
+ */
+export function ipStoreKey (bucket: Bucket, client: string): string {
+  const last = bucket.lastIp
+  if (last.client !== client) {
+    last.client = client
+    last.key = `${bucket.ipPrefix}${client}`
+  }
+  return last.key
 }
 
 /** The same bucket charged another cost per request. */
@@ -78,6 +113,19 @@ export function strictProblems (limits: LimitInput, path: string, problems: stri
 /** The RateLimit field value for one decision. */
 export function rateLimitValue (bucket: Bucket, remaining: number, resetSeconds: number): string {
   return `${bucket.nameField};r=${remaining};t=${resetSeconds}`
+}
+
+/** The texts for one decision, reusing the bucket's last ones when the numbers are the same. */
+export function textsFor (bucket: Bucket, remaining: number, seconds: number): LimitTexts {
+  const texts = bucket.texts
+  if (texts.remaining !== remaining || texts.seconds !== seconds) {
+    texts.remaining = remaining
+    texts.seconds = seconds
+    texts.value = rateLimitValue(bucket, remaining, seconds)
+    texts.remainingText = String(remaining)
+    texts.secondsText = String(seconds)
+  }
+  return texts
 }
 
 /** Response headers the rate limiter sends, which browsers may only read when CORS exposes them. */

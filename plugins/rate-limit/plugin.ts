@@ -9,7 +9,7 @@ import { addStep, fusedPlugin, type Step } from '../../lib/steps.js'
 import { trustProxyOf } from '../../lib/trust-proxy.js'
 import type { RateLimitOptions } from '../../schemas/rate-limit.js'
 import { type Answerer, safely, secondsOf, sendLimited, sendUnavailable, writeHeaders } from './answer.js'
-import type { Bucket } from './buckets.js'
+import { type Bucket, ipStoreKey } from './buckets.js'
 import { binding, CLOSED, OPEN, type Outcome, pickBucket } from './decide.js'
 import { Limiter } from './limiter.js'
 import { RedisStore } from './redis-store.js'
@@ -197,7 +197,7 @@ async function rateLimitPlugin (fastify: FastifyInstance, options: RateLimitOpti
   /** The IP bucket: true to go on, false once it answered (429/503), or a promise of either (Redis, a custom store). */
   function checkIp (request: FastifyRequest, reply: FastifyReply, bucket: Bucket, cost: number): boolean | Promise<boolean> {
     const key = clientKey(request)
-    const outcome = limiter.consume(request, `${bucket.ipPrefix}${key}`, bucket, cost)
+    const outcome = limiter.consume(request, ipStoreKey(bucket, key), bucket, cost)
     // No closure on the synchronous (memory) path: this runs on every request.
     if (outcome instanceof Promise) return outcome.then((o) => afterIp(request, reply, bucket, key, o))
     return afterIp(request, reply, bucket, key, outcome)

@@ -142,8 +142,10 @@ async function trustedHostPlugin (fastify: FastifyInstance, options: TrustedHost
   // skip the parse and the match (a refused value is never remembered).
   // Only without redirects, whose answer also depends on the path.
   const accepted = new WeakMap<HostMatcher, [plain: Set<string>, secure: Set<string>]>()
+  // The plugin-wide list's, without the WeakMap lookup on every request.
+  const defaultAccepted: [plain: Set<string>, secure: Set<string>] = [new Set(), new Set()]
   function acceptedOf (routeMatcher: HostMatcher, secure: boolean): Set<string> {
-    let sets = accepted.get(routeMatcher)
+    let sets = routeMatcher === defaultMatcher ? defaultAccepted : accepted.get(routeMatcher)
     if (sets === undefined) accepted.set(routeMatcher, (sets = [new Set(), new Set()]))
     return sets[secure ? 1 : 0]
   }

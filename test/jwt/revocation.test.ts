@@ -147,10 +147,13 @@ t.test('after a Redis outage, the list is reloaded when the subscriber reconnect
   await new Promise((resolve) => server.once('exit', resolve))
   t.match(await caught(() => app.revokeToken('during-outage', Date.now() + 60_000)), Error, 'a write that cannot reach Redis rejects')
   server = await startRedis(port)
-  // Written while this instance was not listening: only a reload can find it.
+  // Written and not published, then the subscriber is cut off: only the
+  // reload on its reconnect can find it. (Written before the app's clients
+  // come back by themselves, the test would race their reconnect.)
   const writer = new Redis(url)
   t.teardown(() => writer.disconnect())
   await writer.zadd(`${prefix}{revoked}`, Date.now() + 60_000, 't\nmissed')
+  await writer.client('KILL', 'TYPE', 'pubsub')
   t.ok(await within(5000, async () => (await status(app, token)) === 401), 'enforced after the reconnect')
   // Whether ioredis reports an error depends on whether a reconnect attempt met the closed port first: not asserted.
   t.ok(logs.lines.every((l) => !JSON.stringify(l).includes(token)), 'no log line carries the token')
@@ -180,4 +183,42 @@ t.test('a failed load is logged, never thrown', async (t) => {
   await sync.start()
   t.match(logs.lines, [{ msg: 'fastify-rampart: jwt revocation Redis sync failed', during: 'load', err: { message: 'NOAUTH' } }])
   await sync.close()
+})
+
+t.test('a failed load is tried again until it succeeds, and no more once closed', async (t) => {
+  const { EventEmitter } = await import('node:events')
+  const { RevocationSync } = await import('../../plugins/jwt/revocation.js')
+  const app = makeApp(t, { logger: false })
+  const subscriber = Object.assign(new EventEmitter(), { subscribe: async () => 1, disconnect: () => {} })
+  let calls = 0
+  let loaded: () => void = () => {}
+  const done = new Promise<void>((resolve) => { loaded = resolve })
+  const client = Object.assign(new EventEmitter(), {
+    status: 'ready',
+    duplicate: () => subscriber,
+    zrange: async () => {
+      calls++
+      if (calls < 3) throw new Error('Command timed out')
+      loaded()
+      return ['t\nlate', String(Date.now() + 60_000)]
+    },
+  })
+  const list = new RevocationList(10, Date.now)
+  const sync = new RevocationSync({ redis: client as never, prefix: 'p:', log: app.log, list, now: Date.now, retryMs: 5 })
+  await sync.start()
+  await done
+  await sleep(5)
+  t.equal(calls, 3, 'two failures, then the load that found the entry')
+  t.ok(list.revoked('late', undefined, undefined), 'the entry written while away is enforced')
+  await sleep(30)
+  t.equal(calls, 3, 'a successful load schedules nothing more')
+
+  // Failing again, then closed before the retry is due: nothing runs after close.
+  calls = 0
+  client.zrange = async () => { calls++; throw new Error('Command timed out') }
+  await sync.load()
+  await sync.load() // a retry is already due: one timer, not two
+  await sync.close()
+  await sleep(30)
+  t.equal(calls, 2, 'no retry after close')
 })
