@@ -350,3 +350,18 @@ t.test('per route, the check can move to another hook (after that route\'s own a
   t.same(await hit(app, 3, { method: 'POST', url: '/upload', remoteAddress: '10.0.2.1', payload: { a: 1 } }), [200, 200, 429])
   t.same(await hit(app, 1, { url: '/same', remoteAddress: '10.0.3.1' }), [200])
 })
+
+t.test('requests to no route count against the IP bucket (probing for paths is limited), unless global is off', async (t) => {
+  const clock = fakeClock()
+  const app = await serve(t, { limit: 2, window: '1m', now: clock.now })
+  t.same([(await app.inject('/missing')).statusCode, (await app.inject('/other-missing')).statusCode], [404, 404])
+  const res = await app.inject('/missing')
+  t.equal(res.statusCode, 429)
+  t.equal(res.headers['retry-after'], '30')
+  t.equal((await app.inject('/')).statusCode, 429, 'the same bucket as the real routes')
+
+  const off = await serve(t, { limit: 1, window: '1m', global: false, now: clock.now })
+  off.get('/limited', { config: { security: { rateLimit: { limit: 1, window: '1m' } } } }, async () => 'ok')
+  t.same([(await off.inject('/missing')).statusCode, (await off.inject('/missing')).statusCode], [404, 404])
+  t.same(limitHeaders(await off.inject('/missing')), {}, 'no limit headers without a limit')
+})
