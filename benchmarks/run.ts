@@ -17,10 +17,6 @@ const rounds = quick ? 2 : 8
 const duration = quick ? 1 : 2
 const connections = 10
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',')
-// A server process's own luck (heap layout, when and how the JIT settled) moves its
-// CPU per request by a few µs for its whole life: with --fresh every round
-// starts new processes, so that luck is spread over the rounds too. Slower.
-const fresh = process.argv.includes('--fresh')
 
 async function redisReachable (): Promise<boolean> {
   const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
@@ -77,34 +73,17 @@ function median (values: number[]): number {
 }
 
 const servers = new Map<string, { child: ChildProcess; port: number }>()
-async function startAll (): Promise<void> {
-  for (const name of names) servers.set(name, await start(name))
-  // Warm-up (not recorded): let the JIT settle in every server first.
-  for (const name of names) {
-    await autocannon({ url: `http://127.0.0.1:${servers.get(name)!.port}/`, connections, duration: 1, headers: VARIANTS[name].request ?? REQUEST_HEADERS })
-  }
-}
-async function stopAll (): Promise<void> {
-  await Promise.all([...servers.values()].map(({ child }) => new Promise((resolve) => {
-    child.removeAllListeners('exit')
-    if (child.exitCode !== null || child.signalCode !== null) return resolve(undefined)
-    child.once('exit', resolve)
-    if (child.connected) child.disconnect()
-    else child.kill()
-  })))
-  servers.clear()
-}
+for (const name of names) servers.set(name, await start(name))
 
 const samples = new Map<string, { rps: number[]; p99: number[]; cpu: number[] }>(
   names.map((n) => [n, { rps: [], p99: [], cpu: [] }])
 )
 try {
-  await startAll()
+  // Warm-up (not recorded): let the JIT settle in every server first.
+  for (const name of names) {
+    await autocannon({ url: `http://127.0.0.1:${servers.get(name)!.port}/`, connections, duration: 1, headers: VARIANTS[name].request ?? REQUEST_HEADERS })
+  }
   for (let round = 0; round < rounds; round++) {
-    if (fresh && round > 0) {
-      await stopAll()
-      await startAll()
-    }
     const order = names.map((_, i) => names[(i + round) % names.length])
     for (const name of order) {
       const { port, child } = servers.get(name)!
@@ -126,7 +105,7 @@ try {
     process.stderr.write(`round ${round + 1}/${rounds} done\n`)
   }
 } finally {
-  await stopAll()
+  for (const { child } of servers.values()) child.disconnect()
 }
 
 function quantile (values: number[], q: number): number {
@@ -181,7 +160,7 @@ const meta = [
   `Date: ${new Date().toISOString()}`,
   `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.platform} ${process.arch}`,
   `Node ${process.version}, fastify ${await versions('fastify')}, @fastify/helmet ${await versions('@fastify/helmet')}, @fastify/cors ${await versions('@fastify/cors')}, @fastify/rate-limit ${await versions('@fastify/rate-limit')}, ioredis ${await versions('ioredis')}, Redis ${redis ? 'on 127.0.0.1:6379' : 'not reachable'}, autocannon ${await versions('autocannon')}`,
-  `Method: ${rounds} interleaved rounds × ${duration} s per variant, ${connections} connections, each server in its own process${fresh ? ', new processes every round,' : ''} on 127.0.0.1${pin ? ' pinned to core 0, load generator on core 1' : ''}; median of rounds. "× official" compares with the equivalent official plugin; "× floor" with a server that writes the same response headers (captured from the variant at startup) with no logic; "over floor" is the per-round paired difference in server CPU.`,
+  `Method: ${rounds} interleaved rounds × ${duration} s per variant, ${connections} connections, each server in its own process on 127.0.0.1${pin ? ' pinned to core 0, load generator on core 1' : ''}; median of rounds. "× official" compares with the equivalent official plugin; "× floor" with a server that writes the same response headers (captured from the variant at startup) with no logic; "over floor" is the per-round paired difference in server CPU.`,
 ]
 // Only a full run of every variant is a result worth keeping.
 if (!quick && only === undefined) {
