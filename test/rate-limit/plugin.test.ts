@@ -364,4 +364,5 @@ t.test('requests to no route count against the IP bucket (probing for paths is l
   off.get('/limited', { config: { security: { rateLimit: { limit: 1, window: '1m' } } } }, async () => 'ok')
   t.same([(await off.inject('/missing')).statusCode, (await off.inject('/missing')).statusCode], [404, 404])
   t.same(limitHeaders(await off.inject('/missing')), {}, 'no limit headers without a limit')
+  t.same(await hit(off, 2, '/limited'), [200, 429], 'while the route with its own limit is limited')
 })
